@@ -1,0 +1,1 @@
+"""Turn Segment ``identify`` / ``track`` events into Qualtrics XM Directory and workflow calls."""
