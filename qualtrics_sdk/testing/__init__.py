@@ -1,0 +1,1 @@
+"""An in-memory fake Qualtrics server for tests (``FakeQualtrics``)."""
