@@ -1,1 +1,89 @@
-"""Typed async client for the Qualtrics v3 API."""
+"""Typed async client for the Qualtrics v3 API.
+
+Everything importable from this module is the public API; modules whose names start with ``_``
+are private and may change without notice.
+"""
+
+from ._auth import ApiToken, Auth, OAuthClientCredentials
+from ._client import QualtricsClient
+from ._envelope import Meta
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    InvalidDatacenterError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    QualtricsError,
+    RateLimitError,
+    ResponseValidationError,
+    SearchDepthExceededError,
+    ServerError,
+    UnprocessableEntityError,
+    UnsafeURLError,
+    ValidationError,
+)
+from ._pagination import AsyncPaginator, Page
+from ._retry import RetryBudget, RetryPolicy
+from ._transport import APIResponse, RequestEvent, ResponseEvent, ResponseInfo
+from ._version import __version__
+from .models._base import Model
+from .models.common import DeduplicationCriteria, Directory, WhoAmI
+
+# --- contacts (issue 3) ---
+# --- end contacts ---
+# --- mailing lists (issue 3) ---
+# --- end mailing lists ---
+# --- transactions and batches (issue 3) ---
+# --- end transactions and batches ---
+# --- imports (issue 3) ---
+# --- end imports ---
+# --- workflows (issue 3) ---
+# --- end workflows ---
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponse",
+    "APIStatusError",
+    "APITimeoutError",
+    "ApiToken",
+    "AsyncPaginator",
+    "Auth",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "DeduplicationCriteria",
+    "Directory",
+    "InvalidDatacenterError",
+    "Meta",
+    "Model",
+    "NotFoundError",
+    "OAuthClientCredentials",
+    "Page",
+    "PaginationError",
+    "PermissionDeniedError",
+    "QualtricsClient",
+    "QualtricsError",
+    "RateLimitError",
+    "RequestEvent",
+    "ResponseEvent",
+    "ResponseInfo",
+    "ResponseValidationError",
+    "RetryBudget",
+    "RetryPolicy",
+    "SearchDepthExceededError",
+    "ServerError",
+    "UnprocessableEntityError",
+    "UnsafeURLError",
+    "ValidationError",
+    "WhoAmI",
+    "__version__",
+]

@@ -1,0 +1,1 @@
+"""API resources (``client.contacts``, ``client.transactions``...), split by API area."""
