@@ -8,6 +8,7 @@ from ._auth import ApiToken, Auth, OAuthClientCredentials
 from ._client import QualtricsClient
 from ._envelope import Meta
 from ._errors import (
+    AmbiguousContactError,
     APIConnectionError,
     APIError,
     APIStatusError,
@@ -26,6 +27,7 @@ from ._errors import (
     SearchDepthExceededError,
     ServerError,
     UnprocessableEntityError,
+    UnprocessedTransactionsError,
     UnsafeURLError,
     ValidationError,
 )
@@ -48,6 +50,8 @@ from .models.common import DeduplicationCriteria, Directory, WhoAmI
 # --- end workflows ---
 
 __all__ = [
+    "AmbiguousContactError",
+    "UnprocessedTransactionsError",
     "APIConnectionError",
     "APIError",
     "APIResponse",

@@ -13,6 +13,8 @@ from typing import Any
 
 __all__ = [
     "APIConnectionError",
+    "AmbiguousContactError",
+    "UnprocessedTransactionsError",
     "APIError",
     "APIStatusError",
     "APITimeoutError",
@@ -267,3 +269,53 @@ def status_error_class(status: int) -> type[APIStatusError]:
 
 def _rebuild(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
     return cls(*args, **state)
+
+
+class AmbiguousContactError(QualtricsError):
+    """An upsert's identity fields matched more than one contact.
+
+    Attributes:
+        directory_id: The directory searched.
+        candidate_ids: The ids of every matching contact, so the caller can merge or pick one.
+    """
+
+    def __init__(self, message: str, *, directory_id: str, candidate_ids: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.directory_id = directory_id
+        self.candidate_ids = tuple(candidate_ids)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild,
+            (
+                type(self),
+                self.args,
+                {"directory_id": self.directory_id, "candidate_ids": self.candidate_ids},
+            ),
+        )
+
+
+class UnprocessedTransactionsError(QualtricsError):
+    """Qualtrics answered 200 but left some transactions unprocessed.
+
+    Attributes:
+        unprocessed: Mapping of the caller's transaction key to Qualtrics' error for it.
+        created: Mapping of key to transaction id for those that were created.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        unprocessed: Mapping[str, Any],
+        created: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.unprocessed = dict(unprocessed)
+        self.created = dict(created or {})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild,
+            (type(self), self.args, {"unprocessed": self.unprocessed, "created": self.created}),
+        )
