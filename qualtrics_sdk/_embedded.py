@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 
 from ._errors import ValidationError
 
 __all__ = ["FlatValue", "validate_flat_map"]
 
-FlatValue = Union[str, int, float, bool]
+FlatValue = str | int | float | bool
 
 MAX_NAME_LENGTH = 200
 MAX_VALUE_LENGTH = 1024
