@@ -39,6 +39,25 @@ from .models._base import Model
 from .models.common import DeduplicationCriteria, Directory, WhoAmI
 
 # --- contacts (issue 3) ---
+from .models.contact_filters import (
+    ContactCriterion,
+    ContactDateCriterion,
+    ContactFieldStateCriterion,
+    ContactFilter,
+    ContactFilterGroup,
+    ContactListCriterion,
+    ContactSearchFilter,
+    ContactTextCriterion,
+)
+from .models.contacts import (
+    Contact,
+    ContactTransaction,
+    CreatedContact,
+    MailingListMembership,
+    SegmentMembership,
+    UpsertResult,
+)
+
 # --- end contacts ---
 # --- mailing lists (issue 3) ---
 # --- end mailing lists ---
@@ -64,9 +83,21 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "Contact",
+    "ContactCriterion",
+    "ContactDateCriterion",
+    "ContactFieldStateCriterion",
+    "ContactFilter",
+    "ContactFilterGroup",
+    "ContactListCriterion",
+    "ContactSearchFilter",
+    "ContactTextCriterion",
+    "ContactTransaction",
+    "CreatedContact",
     "DeduplicationCriteria",
     "Directory",
     "InvalidDatacenterError",
+    "MailingListMembership",
     "Meta",
     "Model",
     "NotFoundError",
@@ -84,9 +115,11 @@ __all__ = [
     "RetryBudget",
     "RetryPolicy",
     "SearchDepthExceededError",
+    "SegmentMembership",
     "ServerError",
     "UnprocessableEntityError",
     "UnsafeURLError",
+    "UpsertResult",
     "ValidationError",
     "WhoAmI",
     "__version__",
