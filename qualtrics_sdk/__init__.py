@@ -60,8 +60,26 @@ from .models.contacts import (
 
 # --- end contacts ---
 # --- mailing lists (issue 3) ---
+from .models.mailing_lists import (
+    CreatedMailingList,
+    CreatedMailingListContact,
+    MailingList,
+    MailingListContact,
+)
+
 # --- end mailing lists ---
 # --- transactions and batches (issue 3) ---
+from .models.transactions import (
+    BatchTransaction,
+    CreatedTransactionBatch,
+    Transaction,
+    TransactionBatch,
+    TransactionCreate,
+    TransactionError,
+    TransactionResult,
+)
+from .resources.transactions import TransactionChunkError
+
 # --- end transactions and batches ---
 # --- imports (issue 3) ---
 # --- end imports ---
@@ -81,6 +99,7 @@ __all__ = [
     "Auth",
     "AuthenticationError",
     "BadRequestError",
+    "BatchTransaction",
     "ConfigurationError",
     "ConflictError",
     "Contact",
@@ -94,9 +113,14 @@ __all__ = [
     "ContactTextCriterion",
     "ContactTransaction",
     "CreatedContact",
+    "CreatedMailingList",
+    "CreatedMailingListContact",
+    "CreatedTransactionBatch",
     "DeduplicationCriteria",
     "Directory",
     "InvalidDatacenterError",
+    "MailingList",
+    "MailingListContact",
     "MailingListMembership",
     "Meta",
     "Model",
@@ -117,6 +141,12 @@ __all__ = [
     "SearchDepthExceededError",
     "SegmentMembership",
     "ServerError",
+    "Transaction",
+    "TransactionBatch",
+    "TransactionChunkError",
+    "TransactionCreate",
+    "TransactionError",
+    "TransactionResult",
     "UnprocessableEntityError",
     "UnsafeURLError",
     "UpsertResult",
