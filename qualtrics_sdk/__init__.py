@@ -82,8 +82,28 @@ from .resources.transactions import TransactionChunkError
 
 # --- end transactions and batches ---
 # --- imports (issue 3) ---
+# isort: split
+from .models.imports import (
+    ImportContact,
+    ImportContactCounts,
+    ImportContactsProgress,
+    ImportCreated,
+    ImportCreatedContacts,
+    ImportReportEntry,
+    ImportStatus,
+    ImportSummary,
+    ImportTracking,
+    ImportTransactionCounts,
+    ImportTransactionsProgress,
+    TransactionMeta,
+)
+from .resources.imports import ImportJob, ImportJobs, ImportTimeoutError, PartialImportError
+
 # --- end imports ---
 # --- workflows (issue 3) ---
+# isort: split
+from .models.workflows import TriggerAuth, TriggerResult, Workflow
+
 # --- end workflows ---
 
 __all__ = [
@@ -118,6 +138,20 @@ __all__ = [
     "CreatedTransactionBatch",
     "DeduplicationCriteria",
     "Directory",
+    "ImportContact",
+    "ImportContactCounts",
+    "ImportContactsProgress",
+    "ImportCreated",
+    "ImportCreatedContacts",
+    "ImportJob",
+    "ImportJobs",
+    "ImportReportEntry",
+    "ImportStatus",
+    "ImportSummary",
+    "ImportTimeoutError",
+    "ImportTracking",
+    "ImportTransactionCounts",
+    "ImportTransactionsProgress",
     "InvalidDatacenterError",
     "MailingList",
     "MailingListContact",
@@ -128,6 +162,7 @@ __all__ = [
     "OAuthClientCredentials",
     "Page",
     "PaginationError",
+    "PartialImportError",
     "PermissionDeniedError",
     "QualtricsClient",
     "QualtricsError",
@@ -146,11 +181,15 @@ __all__ = [
     "TransactionChunkError",
     "TransactionCreate",
     "TransactionError",
+    "TransactionMeta",
     "TransactionResult",
+    "TriggerAuth",
+    "TriggerResult",
     "UnprocessableEntityError",
     "UnsafeURLError",
     "UpsertResult",
     "ValidationError",
     "WhoAmI",
+    "Workflow",
     "__version__",
 ]
