@@ -482,6 +482,10 @@ class ContactsResource(Resource):
         criteria: list[ContactCriterion] = []
         for field, name, value in given:
             _check_text(name, value)
+            if not value.strip():
+                raise ValidationError(
+                    f"{name} is blank; pass None to leave it out of the identity", field=name
+                )
             criteria.append(field.eq(value))
         search_filter = criteria[0] if len(criteria) == 1 else ContactFilter.all_of(*criteria)
         create_body = _contact_body(

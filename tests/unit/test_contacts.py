@@ -792,8 +792,8 @@ async def test_upsert_with_a_blank_identity_is_refused(
     client: QualtricsClient, m: aioresponses
 ) -> None:
     with pytest.raises(ValidationError) as info:
-        await client.contacts.upsert("POOL_1", ext_ref="user-1", email="  ")
-    assert info.value.field == "email"
+        await client.contacts.upsert("POOL_1", ext_ref="", email="peter@example.com")
+    assert info.value.field == "ext_ref"
     assert sent(m) == []
 
 
