@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from .._convert import format_qualtrics_datetime, wire_field
-from .._embedded import FlatValue, validate_flat_map
+from .._embedded import validate_flat_map
 from .._errors import UnprocessedTransactionsError, ValidationError
 from .._transport import ResponseInfo
 from ._base import Model
@@ -48,7 +48,8 @@ class TransactionCreate:
         transaction_date: When the interaction happened: a timezone-aware ``datetime``. It is
             sent as UTC ``YYYY-MM-DD HH:MM:SS``; seconds are the finest precision kept.
         data: Flat map of field name to str, int, float or bool (Qualtrics stores strings).
-            Stored here as validated (nested values JSON-encoded when ``json_encode_nested``).
+            After construction it holds the validated map: only str, int, float and bool values
+            (dict/list values JSON-encoded when ``json_encode_nested``).
         key: Optional caller-chosen key of this transaction in the request and in
             :class:`TransactionResult`. Derive it from something stable (an event id) to
             correlate results and reconcile after an ambiguous failure. Qualtrics does not
@@ -65,7 +66,7 @@ class TransactionCreate:
     contact_id: str
     mailing_list_id: str
     transaction_date: dt.datetime
-    data: Mapping[str, FlatValue] = attrs.field(factory=dict)
+    data: Mapping[str, Any] = attrs.field(factory=dict)
     key: str | None = None
     json_encode_nested: bool = attrs.field(default=False, repr=False)
 
