@@ -66,7 +66,7 @@ class TransactionCreate:
     contact_id: str
     mailing_list_id: str
     transaction_date: dt.datetime
-    data: Mapping[str, Any] = attrs.field(factory=dict)
+    data: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
     key: str | None = None
     json_encode_nested: bool = attrs.field(default=False, repr=False)
 

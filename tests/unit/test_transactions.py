@@ -158,6 +158,14 @@ def test_bad_fields_are_refused_at_construction(kwargs: dict[str, Any], field: s
     assert info.value.field == field
 
 
+def test_a_transaction_survives_pickling_and_can_be_hashed() -> None:
+    item = tx(1, key="evt-1", amount=12.5)
+    restored = pickle.loads(pickle.dumps(item))
+    assert restored == item
+    assert hash(restored) == hash(item)
+    assert restored.to_wire() == wire(1, amount=12.5)
+
+
 # --- create -------------------------------------------------------------------------------------
 
 
