@@ -43,8 +43,8 @@ class MailingListMembership(Model):
     name: str | None = None
     owner_id: str | None = None
     unsubscribed: bool | None = None
-    # one Python name for both of Qualtrics' spellings (ruff cannot tell wire_field is attrs')
-    unsubscribe_date: dt.datetime | None = wire_field(  # noqa: RUF009
+    # one Python name for both of Qualtrics' spellings
+    unsubscribe_date: dt.datetime | None = wire_field(
         wire="unsubscribeDate", aliases=("unsubscribedDate",), default=None
     )
 
@@ -61,7 +61,7 @@ class SegmentMembership(Model):
     name: str | None = None
     owner_id: str | None = None
     unsubscribed: bool | None = None
-    unsubscribe_date: dt.datetime | None = wire_field(  # noqa: RUF009
+    unsubscribe_date: dt.datetime | None = wire_field(
         wire="unsubscribedDate", aliases=("unsubscribeDate",), default=None
     )
 
