@@ -42,7 +42,7 @@ class MailingList(Model):
     owner_id: str | None = None
     contact_count: int | None = None
     creation_date: dt.datetime | None = None
-    last_modified_date: dt.datetime | None = wire_field(  # noqa: RUF009 (an attrs field)
+    last_modified_date: dt.datetime | None = wire_field(
         wire="lastModifiedDate", aliases=("lastModified",), default=None
     )
 
@@ -104,7 +104,7 @@ class MailingListContact(Model):
     embedded_data: dict[str, str | None] | None = None
     private_embedded_data: dict[str, str | None] | None = None
     creation_date: dt.datetime | None = None
-    last_modified: dt.datetime | None = wire_field(  # noqa: RUF009 (an attrs field)
+    last_modified: dt.datetime | None = wire_field(
         wire="lastModified", aliases=("lastModifiedDate",), default=None
     )
     stats: dict[str, Any] | None = None
