@@ -206,7 +206,7 @@ def _compile(value: Any, at: Pointer) -> Node:
     if isinstance(value, list):
         items = [_compile(item, (*at, str(i))) for i, item in enumerate(value)]
         if all(isinstance(item, _Const) for item in items):
-            return _Const(value)
+            return _Const([item.value for item in items])  # type: ignore[attr-defined]
         return lambda payload: [item(payload) for item in items]
     if isinstance(value, dict):
         name = _directive_name(value, at)
@@ -214,7 +214,7 @@ def _compile(value: Any, at: Pointer) -> Node:
             return _COMPILERS[name](value[name], (*at, name))
         fields = [(key, _compile(item, (*at, key))) for key, item in value.items()]
         if all(isinstance(node, _Const) for _, node in fields):
-            return _Const(value)
+            return _Const({key: node.value for key, node in fields})  # type: ignore[attr-defined]
         return lambda payload: {key: node(payload) for key, node in fields}
     return _Const(value)
 
