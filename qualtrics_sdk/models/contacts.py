@@ -16,6 +16,7 @@ import attrs
 from .._convert import wire_field
 from .._transport import ResponseInfo
 from ._base import Model
+from .transactions import Transaction
 
 __all__ = [
     "Contact",
@@ -156,24 +157,9 @@ class CreatedContact(Model):
         return self.id
 
 
-@attrs.frozen(kw_only=True)
-class ContactTransaction(Model):
-    """One transaction of a contact (``GET /directories/{d}/contacts/{c}/transactions``).
-
-    Attributes:
-        id: The transaction id (wire ``transactionId``).
-        contact_id: The contact the transaction belongs to.
-        mailing_list_id: The mailing list it was recorded against (``CG_...``).
-        transaction_date: When it happened, as an aware UTC datetime.
-        data: The transaction data as Qualtrics stores it: string values (a ``null`` value, which
-            no source documents but one schema allows, is kept as ``None``).
-    """
-
-    id: str = wire_field(wire="transactionId", aliases=("id",))
-    contact_id: str | None = None
-    mailing_list_id: str | None = None
-    transaction_date: dt.datetime | None = None
-    data: dict[str, str | None] = attrs.field(factory=dict)
+#: A contact's transaction as listed by ``client.contacts.transactions``: the same object as
+#: ``client.transactions.get`` returns (kept under this name for readers of the listing's docs).
+ContactTransaction = Transaction
 
 
 @attrs.frozen(kw_only=True)

@@ -162,21 +162,23 @@ class TransactionResult:
 
 @attrs.frozen(kw_only=True)
 class Transaction(Model):
-    """A stored contact transaction (``GET /directories/{d}/transactions/{t}``).
+    """A stored contact transaction (``GET /directories/{d}/transactions/{t}``, and the elements of
+    ``GET /directories/{d}/contacts/{c}/transactions``).
 
     Attributes:
         id: The transaction id (``CTR_...``); wire ``transactionId`` (``id`` also accepted).
         contact_id: The contact it belongs to.
         mailing_list_id: Its mailing list.
         transaction_date: When it happened (aware, UTC).
-        data: Its fields; Qualtrics returns the values as strings.
+        data: Its fields as Qualtrics stores them: string values (a ``null`` value, which no
+            source documents but one schema allows, is kept as ``None``); ``{}`` when absent.
     """
 
     id: str = wire_field(wire="transactionId", aliases=("id",))
     contact_id: str | None = None
     mailing_list_id: str | None = None
     transaction_date: dt.datetime | None = None
-    data: dict[str, str | None] | None = None
+    data: dict[str, str | None] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
