@@ -222,7 +222,7 @@ class _Stream:
 
     def order(self, user: dict[str, Any]) -> None:
         event = self._base(user, "track")
-        products = []
+        products: list[dict[str, Any]] = []
         for product_id, sku, name, price in self.rng.sample(PRODUCTS, self.rng.randint(1, 3)):
             products.append(
                 {
