@@ -36,6 +36,7 @@ from ._import_plan import (
     import_body,
     plan_jobs,
 )
+from ._list_params import check_page_size
 
 __all__ = [
     "ImportJob",
@@ -484,14 +485,14 @@ class ImportsResource(Resource):
             page_size: Entries per page (Qualtrics' default when ``None``).
 
         Raises:
-            ValidationError: for an id that is not a Qualtrics id.
+            ValidationError: for an id that is not a Qualtrics id, or a page size below 1.
         """
         directory = id_segment("directory_id", directory_id)
         job = id_segment("import_id", import_id)
         path = f"/directories/{directory}/imports/api-import/jobs/{job}/report"
         return AsyncPaginator(
             self._transport,
-            PageRequest(method="GET", target=path, params={"pageSize": page_size}),
+            PageRequest(method="GET", target=path, params={"pageSize": check_page_size(page_size)}),
             SkipTokenStyle(
                 container_key="results", items_key="importReportEntries", token_at_top=True
             ),

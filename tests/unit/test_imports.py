@@ -601,3 +601,9 @@ async def test_report_without_page_size_sends_no_query(client: QualtricsClient) 
         entries = await client.imports.report("POOL_1", "PGR_1").collect()
     assert entries == []
     assert [call.kwargs["params"] for calls in m.requests.values() for call in calls] == [None]
+
+
+async def test_report_refuses_a_bad_page_size(client: QualtricsClient) -> None:
+    with pytest.raises(ValidationError) as info:
+        client.imports.report("POOL_1", "PGR_1", page_size=0)
+    assert info.value.field == "page_size"
