@@ -299,16 +299,19 @@ def parse_timestamp(text: str) -> datetime:
             raise ValueError(f"{_excerpt(text)} has an impossible UTC offset")
         tz = timezone(offset if sign == "+" else -offset)
     micro = int((fraction or "0")[:6].ljust(6, "0"))
-    return datetime(
-        int(year),
-        int(month),
-        int(day),
-        int(hour or 0),
-        int(minute or 0),
-        int(second or 0),
-        micro,
-        tzinfo=tz,
-    )
+    try:
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            micro,
+            tzinfo=tz,
+        )
+    except ValueError as exc:
+        raise ValueError(f"{_excerpt(text)} is not a valid date-time ({exc})") from None
 
 
 def _timestamp(raw: Mapping[str, Any], key: str) -> datetime | None:
