@@ -7,7 +7,6 @@ Qualtrics' (or the explicit ``base_url`` the user chose).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from yarl import URL
@@ -81,41 +80,57 @@ def is_qualtrics_host(host: str | None) -> bool:
     return all(_HOST_LABEL.fullmatch(label) for label in labels)
 
 
-def is_ip_literal(host: str) -> bool:
-    """True when ``host`` is an IPv4 or IPv6 literal."""
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
 def same_origin(a: URL, b: URL) -> bool:
     """True when two URLs share scheme, host and port."""
     return (a.scheme, (a.host or "").lower(), a.port) == (b.scheme, (b.host or "").lower(), b.port)
 
 
-def check_trigger_url(url: str, *, client_origin: URL, allow_foreign_host: bool) -> URL:
-    """Validate a JSON-event trigger URL before any credential is attached to it.
+_AUTHORITY_END = re.compile(r"[/?#]")
 
-    Accepted: ``https`` on a ``*.qualtrics.com`` host, or the client's own explicit origin (tests
-    and proxies). Everything else needs ``allow_foreign_host=True``.
+
+def _printable_ascii(text: str) -> bool:
+    return all("!" <= ch <= "~" for ch in text)
+
+
+def check_trigger_url(url: object, *, client_origin: URL, allow_foreign_host: bool) -> URL:
+    """Validate a JSON-event trigger URL before any credential is attached; return it verbatim.
+
+    Accepted: ``https`` on a ``*.qualtrics.com`` host (port 443), or the client's own explicit
+    origin (tests and proxies). Everything else needs ``allow_foreign_host=True``. Refused even
+    then: whitespace, control and non-ASCII characters (URL parsers silently drop or re-map them,
+    e.g. a full-width letter becoming a different host), backslashes, any ``@`` in the authority
+    (even an empty user info), schemes other than http(s), and URLs that two parsers read as
+    different hosts. The returned URL is the caller's exact bytes (no re-encoding).
 
     Raises:
-        UnsafeURLError: describing why the URL was refused.
+        UnsafeURLError: describing why the URL was refused; it never echoes the URL's query,
+            which may hold the trigger's token.
     """
+    if not isinstance(url, str):
+        raise UnsafeURLError(f"workflow URL must be a string, got {type(url).__name__}")
+    if not _printable_ascii(url):
+        raise UnsafeURLError(
+            "workflow URL contains whitespace, control or non-ASCII characters; paste it exactly "
+            "as Qualtrics shows it (percent-encode anything else)"
+        )
+    if "\\" in url:
+        raise UnsafeURLError("workflow URL must not contain backslashes")
+    _, separator, rest = url.partition("://")
+    if separator and "@" in _AUTHORITY_END.split(rest, maxsplit=1)[0]:
+        raise UnsafeURLError("workflow URL must not contain a user name or password ('@')")
     try:
         parsed = URL(url)
+        verbatim = URL(url, encoded=True)
     except (TypeError, ValueError) as exc:
         raise UnsafeURLError(f"workflow URL is not a valid URL: {exc}") from None
     if not parsed.is_absolute() or not parsed.host:
         raise UnsafeURLError("workflow URL must be absolute (https://<dc>.qualtrics.com/...)")
-    if allow_foreign_host:
-        return parsed
-    if parsed.user is not None or parsed.password is not None:
-        raise UnsafeURLError("workflow URL must not contain a user name or password")
-    if same_origin(parsed, client_origin):
-        return parsed
+    if parsed.scheme not in ("http", "https"):
+        raise UnsafeURLError(f"workflow URL must use https, got {parsed.scheme!r}")
+    if not same_origin(verbatim, parsed):
+        raise UnsafeURLError("workflow URL is ambiguous: it parses to two different hosts")
+    if allow_foreign_host or same_origin(parsed, client_origin):
+        return verbatim
     if parsed.scheme != "https":
         raise UnsafeURLError(
             f"workflow URL must use https, got {parsed.scheme!r}; pass allow_foreign_host=True "
@@ -128,7 +143,7 @@ def check_trigger_url(url: str, *, client_origin: URL, allow_foreign_host: bool)
             f"workflow URL host {parsed.host!r} is not a *.qualtrics.com host; the API token is "
             "only sent to Qualtrics (pass allow_foreign_host=True to override)"
         )
-    return parsed
+    return verbatim
 
 
 def proxy_notice_host(notice: str) -> str | None:

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from yarl import URL
-
-from .._errors import ConfigurationError, ResponseValidationError, UnsafeURLError, ValidationError
-from .._hosts import check_trigger_url, same_origin
+from .._errors import ConfigurationError, ResponseValidationError, ValidationError
+from .._hosts import check_trigger_url
 from .._pagination import AsyncPaginator
 from .._redact import register_secret
 from ..models._base import parse_result
@@ -32,49 +29,6 @@ __all__ = ["MAX_TRIGGER_PAYLOAD_BYTES", "WorkflowsResource"]
 MAX_TRIGGER_PAYLOAD_BYTES = 100_000
 
 _AUTH_MODES = ("token", "basic", "none")
-_AUTHORITY_END = re.compile(r"[/?#]")
-
-
-def _printable_ascii(text: str) -> bool:
-    return all("!" <= ch <= "~" for ch in text)
-
-
-def check_workflow_url(url: object, *, client_origin: URL, allow_foreign_host: bool) -> URL:
-    """Validate a JSON-event trigger URL and return it, unmodified, as the URL to send to.
-
-    On top of :func:`qualtrics_sdk._hosts.check_trigger_url` (https, ``*.qualtrics.com`` or the
-    client's own origin, no user info, no foreign port), this refuses, even with
-    ``allow_foreign_host=True``: whitespace, control and non-ASCII characters (which URL parsers
-    silently drop or re-map, e.g. a full-width letter becoming a different host), backslashes, any
-    ``@`` in the authority (even an empty user info), and schemes other than http(s).
-
-    Raises:
-        UnsafeURLError: describing why the URL was refused; it never echoes the URL's query,
-            which may hold the trigger's token.
-    """
-    if not isinstance(url, str):
-        raise UnsafeURLError(f"workflow URL must be a string, got {type(url).__name__}")
-    if not _printable_ascii(url):
-        raise UnsafeURLError(
-            "workflow URL contains whitespace, control or non-ASCII characters; paste it exactly "
-            "as Qualtrics shows it (percent-encode anything else)"
-        )
-    if "\\" in url:
-        raise UnsafeURLError("workflow URL must not contain backslashes")
-    _, separator, rest = url.partition("://")
-    if separator and "@" in _AUTHORITY_END.split(rest, maxsplit=1)[0]:
-        raise UnsafeURLError("workflow URL must not contain a user name or password ('@')")
-    checked = check_trigger_url(
-        url, client_origin=client_origin, allow_foreign_host=allow_foreign_host
-    )
-    if checked.scheme not in ("http", "https"):
-        raise UnsafeURLError(f"workflow URL must use https, got {checked.scheme!r}")
-    # Send the caller's exact bytes (no re-encoding), after making sure both parses agree on
-    # where the request goes.
-    verbatim = URL(url, encoded=True)
-    if not same_origin(verbatim, checked):
-        raise UnsafeURLError("workflow URL is ambiguous: it parses to two different hosts")
-    return verbatim
 
 
 def _encode_payload(payload: object) -> tuple[dict[str, Any], int]:
@@ -189,7 +143,7 @@ class WorkflowsResource(Resource):
             APIError: (typed subclasses) when Qualtrics answers with an error or the call fails;
                 ``ambiguous=True`` when the event may have been delivered anyway.
         """
-        target = check_workflow_url(
+        target = check_trigger_url(
             url, client_origin=self._transport.origin, allow_foreign_host=allow_foreign_host
         )
         headers = self._trigger_headers(auth, username)
