@@ -87,18 +87,18 @@ def watch_secrets() -> Iterator[SecretWatch]:
         if not name or not target.propagate:
             target.addHandler(handler)
     # Child loggers that do not propagate would otherwise escape the root handler.
-    for name, target in list(logging.root.manager.loggerDict.items()):
-        if isinstance(target, logging.Logger) and not target.propagate:
-            if name.split(".")[0] in ("qualtrics_sdk", "segment_adapter"):
-                target.addHandler(handler)
+    for name, child in list(logging.root.manager.loggerDict.items()):
+        ours = name.split(".")[0] in ("qualtrics_sdk", "segment_adapter")
+        if ours and isinstance(child, logging.Logger) and not child.propagate:
+            child.addHandler(handler)
     try:
         yield watch
     finally:
         for target, level in saved:
             target.setLevel(level)
-        for target in [logging.root, *logging.root.manager.loggerDict.values()]:
-            if isinstance(target, logging.Logger) and handler in target.handlers:
-                target.removeHandler(handler)
+        for each in [logging.root, *logging.root.manager.loggerDict.values()]:
+            if isinstance(each, logging.Logger) and handler in each.handlers:
+                each.removeHandler(handler)
         watch.log_lines = len(sink)
         watch.texts.extend(sink)
 

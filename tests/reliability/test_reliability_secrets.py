@@ -287,12 +287,17 @@ async def test_redirects_to_another_host_are_not_followed(evil: LocalServer) -> 
     for status in (301, 302, 303, 307, 308):
         for location in targets:
 
-            async def redirect(request: web.Request, location: str = location) -> web.Response:
+            async def redirect(
+                request: web.Request, location: str = location, status: int = status
+            ) -> web.Response:
                 return web.Response(status=status, headers={"Location": location})
 
-            async with LocalServer(redirect) as origin, QualtricsClient(
-                api_token=TOKEN, base_url=origin.origin, retry_policy=FAST
-            ) as client:
+            async with (
+                LocalServer(redirect) as origin,
+                QualtricsClient(
+                    api_token=TOKEN, base_url=origin.origin, retry_policy=FAST
+                ) as client,
+            ):
                 with pytest.raises(APIStatusError) as caught:
                     await client.whoami()
                 assert TOKEN not in str(caught.value)
@@ -346,9 +351,10 @@ async def test_a_workflow_trigger_redirect_does_not_carry_the_token(evil: LocalS
     async def redirect(request: web.Request) -> web.Response:
         return web.Response(status=307, headers={"Location": f"{evil.origin}/steal"})
 
-    async with LocalServer(redirect) as origin, QualtricsClient(
-        api_token=TOKEN, base_url=origin.origin, retry_policy=FAST
-    ) as client:
+    async with (
+        LocalServer(redirect) as origin,
+        QualtricsClient(api_token=TOKEN, base_url=origin.origin, retry_policy=FAST) as client,
+    ):
         url = f"{origin.origin}/inbound-event/v1/events/json/triggers?urlTokenId=abc"
         with pytest.raises(QualtricsError):
             await client.workflows.trigger_event(url, {"userId": "u1"})
@@ -357,8 +363,10 @@ async def test_a_workflow_trigger_redirect_does_not_carry_the_token(evil: LocalS
 
 
 async def test_a_hostile_proxy_notice_does_not_move_the_client(evil: LocalServer) -> None:
-    async with FakeQualtrics(api_token=TOKEN, proxy_notice=f"127.0.0.1:{evil.port}") as fake:
-        async with fake.client(retry_policy=FAST, follow_proxy_notice=True) as client:
+    notice = f"127.0.0.1:{evil.port}"
+    async with FakeQualtrics(api_token=TOKEN, proxy_notice=notice) as fake:
+        client = fake.client(retry_policy=FAST, follow_proxy_notice=True)
+        async with client:
             await client.whoami()
             await client.whoami()
             assert client.base_url.rstrip("/") == fake.base_url
