@@ -186,7 +186,8 @@ async def test_conjunction_outside_two_to_five_is_400(raw: Raw, count: int) -> N
         ),
         (
             crit("created", "eq", value="05/01/2024"),
-            "Invalid date '05/01/2024' for filterType created; use yyyy-MM-dd or yyyy-MM-dd HH:mm:ss.",
+            "Invalid date '05/01/2024' for filterType created; use yyyy-MM-dd or "
+            "yyyy-MM-dd HH:mm:ss.",
         ),
         (crit("email", "eq"), 'Filter email needs a string "value".'),
         (
