@@ -8,6 +8,7 @@ become after a JSON round trip), and nesting thousands of levels deep.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from typing import Any
@@ -33,7 +34,7 @@ ODD_STRINGS = [
     "İ",
     "ß",
     "ﬃ",
-    "𝔘𝔫𝔦",
+    "\U0001d518\U0001d52b\U0001d526",
     "e\u0301",
     "$.",
     "{{a}}",
@@ -149,10 +150,8 @@ def test_event_parser_survives_non_string_keys_before_and_after_a_round_trip(
 @EXAMPLES
 @given(body=st.binary(max_size=200) | payloads.map(lambda p: json.dumps(p, default=str)))
 def test_parse_json_of_any_body_raises_only_event_validation_errors(body: bytes | str) -> None:
-    try:
+    with contextlib.suppress(EventValidationError):
         parse_json(body)
-    except EventValidationError:
-        pass
 
 
 @pytest.mark.parametrize(
@@ -180,7 +179,11 @@ def test_parse_json_of_pathological_bodies_raises_only_event_validation_errors(
     try:
         items = parse_json(body)
     except EventValidationError as exc:
-        assert len(str(exc)) < 2_000, "error messages stay short, whatever the input"
+        message = str(exc)
+    else:
+        message = ""
+    assert len(message) < 2_000, "error messages stay short, whatever the input"
+    if message:
         return
     for item in items:
         if item.event is not None:
@@ -197,10 +200,8 @@ def test_deeply_nested_python_events_raise_only_documented_errors(depth: int, ki
         "x": {"@path": "$.properties.deep"},
         "y": {"@json": {"mode": "encode", "value": {"@path": "$.context"}}},
     }
-    try:
+    with contextlib.suppress(MappingError):
         evaluate(mapping, event)
-    except MappingError:
-        pass
     subscription = parse_subscription('properties.deep = "leaf" or context.traits.a != null')
     assert isinstance(subscription.matches(event), bool)
 
