@@ -1,0 +1,260 @@
+"""The delivery ledger: which (messageId, subscription) pairs Qualtrics already confirmed.
+
+Segment delivers at least once: it retries for hours after a timeout or a 5xx, and may send the
+same ``messageId`` again. Qualtrics has no idempotency key, so re-sending a transaction creates a
+second one. The destination therefore records every confirmed delivery here and, when the same
+``messageId`` comes back for the same subscription, answers ``delivered`` with ``duplicate=True``
+and the ids of the first delivery instead of sending again.
+
+An entry is written only after Qualtrics confirmed the delivery, in one step (one dict update or
+one SQLite transaction), so a cancelled delivery never leaves a half-written entry.
+
+Two implementations are included: :class:`MemoryLedger` (the default; forgets on restart) and
+:class:`SQLiteLedger` (a file, shared by processes on one machine; stdlib ``sqlite3``). Anything
+with the methods of :class:`DeliveryLedger` can be plugged in (Redis, a database table...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+__all__ = [
+    "DeliveryLedger",
+    "LedgerEntry",
+    "LedgerKey",
+    "MemoryLedger",
+    "SQLiteLedger",
+]
+
+LedgerKey = tuple[str, str]
+"""``(message_id, subscription_key)``: what the ledger is keyed by."""
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@attrs.frozen(kw_only=True)
+class LedgerEntry:
+    """One confirmed delivery.
+
+    Attributes:
+        message_id: The event's ``messageId``.
+        subscription: The subscription's stable key (its ``name``, else
+            ``<action>#<n>`` for the n-th subscription of that action); see
+            :attr:`segment_adapter.destination.Subscription.name`.
+        ids: What Qualtrics created or used, e.g. ``{"contact_id": "CID_1",
+            "transaction_id": "CTR_1"}`` (empty for a workflow trigger).
+        delivered_at: When the delivery was confirmed (aware, UTC).
+    """
+
+    message_id: str
+    subscription: str
+    ids: Mapping[str, str] = attrs.field(factory=dict)
+    delivered_at: dt.datetime = attrs.field(factory=_utc_now)
+
+    @property
+    def key(self) -> LedgerKey:
+        """``(message_id, subscription)``."""
+        return (self.message_id, self.subscription)
+
+
+@runtime_checkable
+class DeliveryLedger(Protocol):
+    """What the destination needs from a ledger. All methods are coroutines.
+
+    Implementations must be safe to call from concurrent tasks, must keep the first entry when
+    the same key is recorded twice, and must write all entries of one :meth:`record` call
+    atomically (all or none).
+    """
+
+    async def lookup(self, keys: Iterable[LedgerKey]) -> dict[LedgerKey, LedgerEntry]:
+        """Return the entries recorded for ``keys`` (keys never recorded are absent)."""
+        ...
+
+    async def record(self, entries: Iterable[LedgerEntry]) -> None:
+        """Record confirmed deliveries (an existing key keeps its first entry)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release resources; the ledger is not used afterwards."""
+        ...
+
+
+class MemoryLedger:
+    """An in-process ledger: a bounded dict, forgotten when the process exits.
+
+    Enough to absorb repeats while the process runs (Segment's retries of a batch it did not
+    get an answer for usually come within minutes). Use :class:`SQLiteLedger` to survive
+    restarts.
+
+    Args:
+        max_entries: How many deliveries to remember; the oldest are forgotten first.
+
+    Raises:
+        ValueError: ``max_entries`` is not a positive integer.
+    """
+
+    def __init__(self, *, max_entries: int = 1_000_000) -> None:
+        if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
+            raise ValueError(f"max_entries must be a positive integer, got {max_entries!r}")
+        self._max_entries = max_entries
+        self._entries: OrderedDict[LedgerKey, LedgerEntry] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def lookup(self, keys: Iterable[LedgerKey]) -> dict[LedgerKey, LedgerEntry]:
+        """Return the entries recorded for ``keys``."""
+        return {key: self._entries[key] for key in keys if key in self._entries}
+
+    async def record(self, entries: Iterable[LedgerEntry]) -> None:
+        """Record deliveries; the first entry of a key wins."""
+        for entry in list(entries):
+            self._entries.setdefault(entry.key, entry)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+    def __repr__(self) -> str:
+        return f"MemoryLedger(entries={len(self._entries)}, max_entries={self._max_entries})"
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    message_id   TEXT NOT NULL,
+    subscription TEXT NOT NULL,
+    ids          TEXT NOT NULL,
+    delivered_at TEXT NOT NULL,
+    PRIMARY KEY (message_id, subscription)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (delivered_at);
+"""
+
+
+class SQLiteLedger:
+    """A ledger in an SQLite file (stdlib ``sqlite3``), surviving restarts.
+
+    Several processes on one machine may share the file (WAL mode; writers wait up to
+    ``timeout`` seconds for each other). Calls run in a worker thread so they do not block the
+    event loop. Entries older than ``retention`` are deleted when the ledger opens; Segment
+    stops retrying after four hours, so the default week is generous.
+
+    Args:
+        path: The database file (created if missing) or ``":memory:"``.
+        retention: How long to remember deliveries; ``None`` keeps them forever.
+        timeout: Seconds to wait for a lock held by another process.
+
+    Raises:
+        sqlite3.Error: the file cannot be opened or is not an SQLite database.
+        ValueError: ``retention`` is not a positive duration.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        retention: dt.timedelta | None = dt.timedelta(days=7),
+        timeout: float = 30.0,
+    ) -> None:
+        if retention is not None and retention <= dt.timedelta(0):
+            raise ValueError(f"retention must be a positive duration or None, got {retention!r}")
+        self._path = os.fspath(path)
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = sqlite3.connect(
+            self._path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.executescript(_SCHEMA)
+            if retention is not None:
+                cutoff = (_utc_now() - retention).isoformat()
+                self._connection.execute("DELETE FROM deliveries WHERE delivered_at < ?", (cutoff,))
+        except BaseException:
+            self._connection.close()
+            raise
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._path
+
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise RuntimeError(f"SQLiteLedger({self._path!r}) is closed")
+        return self._connection
+
+    def _lookup_sync(self, keys: list[LedgerKey]) -> dict[LedgerKey, LedgerEntry]:
+        found: dict[LedgerKey, LedgerEntry] = {}
+        with self._lock:
+            db = self._db()
+            for message_id, subscription in keys:
+                row = db.execute(
+                    "SELECT ids, delivered_at FROM deliveries "
+                    "WHERE message_id = ? AND subscription = ?",
+                    (message_id, subscription),
+                ).fetchone()
+                if row is not None:
+                    found[(message_id, subscription)] = LedgerEntry(
+                        message_id=message_id,
+                        subscription=subscription,
+                        ids=json.loads(row[0]),
+                        delivered_at=dt.datetime.fromisoformat(row[1]),
+                    )
+        return found
+
+    def _record_sync(self, entries: list[LedgerEntry]) -> None:
+        rows = [
+            (
+                entry.message_id,
+                entry.subscription,
+                json.dumps(dict(entry.ids), sort_keys=True),
+                entry.delivered_at.astimezone(dt.timezone.utc).isoformat(),
+            )
+            for entry in entries
+        ]
+        with self._lock:
+            db = self._db()
+            # One transaction: every entry of the call is written, or none is.
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(
+                    "INSERT OR IGNORE INTO deliveries (message_id, subscription, ids, "
+                    "delivered_at) VALUES (?, ?, ?, ?)",
+                    rows,
+                )
+
+    async def lookup(self, keys: Iterable[LedgerKey]) -> dict[LedgerKey, LedgerEntry]:
+        """Return the entries recorded for ``keys``."""
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        return await asyncio.to_thread(self._lookup_sync, wanted)
+
+    async def record(self, entries: Iterable[LedgerEntry]) -> None:
+        """Record deliveries in one transaction; the first entry of a key wins."""
+        rows = list(entries)
+        if rows:
+            await asyncio.to_thread(self._record_sync, rows)
+
+    async def aclose(self) -> None:
+        """Close the database. Safe to call twice."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def __repr__(self) -> str:
+        return f"SQLiteLedger({self._path!r})"
