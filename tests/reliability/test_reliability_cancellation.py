@@ -16,7 +16,8 @@ from qualtrics_sdk.testing import FakeQualtrics
 
 def _connector(client: QualtricsClient) -> aiohttp.BaseConnector:
     session = client.session
-    assert session is not None and session.connector is not None
+    assert session is not None
+    assert session.connector is not None
     return session.connector
 
 
@@ -87,7 +88,8 @@ async def test_cancelling_mid_request_and_mid_retry_releases_connections() -> No
     assert acquired_after_cancel == 0, figures
     assert acquired_after_calls == 0, figures
     assert len(results) == 5, figures
-    assert connector.closed and open_after_close == 0, figures
+    assert connector.closed, figures
+    assert open_after_close == 0, figures
 
 
 async def test_cancelling_many_concurrent_writes_leaks_nothing() -> None:
