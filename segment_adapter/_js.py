@@ -62,6 +62,11 @@ _SEPARATORS: Final = frozenset("[.]")
 
 def is_truthy(value: Any) -> bool:
     """JavaScript truthiness: ``undefined``, ``null``, ``false``, 0, NaN and ``""`` are falsy."""
+    kind = type(value)
+    if kind is str:
+        return bool(value)
+    if kind is dict or kind is list:
+        return True
     if value is None or value is MISSING:
         return False
     if isinstance(value, bool):
@@ -165,9 +170,12 @@ def get_path(root: Any, keys: PathKeys) -> Any:
     """
     value = root
     for key in keys:
-        if not is_truthy(value):
+        if type(value) is dict:  # the common case, and objects are always truthy
+            value = value.get(key, MISSING)
+        elif not is_truthy(value):
             return value
-        value = _member(value, key)
+        else:
+            value = _member(value, key)
     return value
 
 

@@ -215,39 +215,68 @@ def _excerpt(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:40] + "...")
 
 
-def _child(parent: str, key: str) -> str:
-    return f"{parent}.{key}" if parent else key
+# Where a value sits in the event: a (parent, key) chain, turned into a field name on error only.
+_Where = tuple[Any, str | int] | None
+_SCALARS: Final = frozenset({str, int, bool, type(None)})
 
 
-def _copy_json(value: Any, field: str, depth: int) -> Any:
+def _field_name(where: _Where) -> str:
+    keys: list[str | int] = []
+    while where is not None:
+        where, key = where
+        keys.append(key)
+    name = ""
+    for key in reversed(keys):
+        if isinstance(key, int):
+            name = f"{name}[{key}]"
+        elif name:
+            name = f"{name}.{key}"
+        else:
+            name = key
+    return name
+
+
+def _copy_json(value: Any, where: _Where, depth: int) -> Any:
     """A copy of ``value`` after checking that it is JSON and not nested too deeply."""
-    if value is None or isinstance(value, str | bool | int):
+    kind = type(value)
+    if kind in _SCALARS:
         return value
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise EventValidationError(
-                f"{field or 'the event'} is {value!r}, which JSON cannot carry; send a finite "
-                "number or null",
-                field=field,
-            )
-        return value
-    if depth >= MAX_EVENT_DEPTH:
+        if math.isfinite(value):
+            return value
+        field = _field_name(where)
+        raise EventValidationError(
+            f"{field or 'the event'} is {value!r}, which JSON cannot carry; send a finite "
+            "number or null",
+            field=field,
+        )
+    if depth >= MAX_EVENT_DEPTH and isinstance(value, list | Mapping):
+        field = _field_name(where)
         raise EventValidationError(
             f"{field or 'the event'} nests deeper than {MAX_EVENT_DEPTH} levels; flatten it",
             field=field,
         )
-    if isinstance(value, list):
-        return [_copy_json(item, f"{field}[{i}]", depth + 1) for i, item in enumerate(value)]
     if isinstance(value, Mapping):
         copy: dict[str, Any] = {}
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str:
+                field = _field_name(where)
                 raise EventValidationError(
                     f"{field or 'the event'} has the non-string key {key!r}; JSON keys are strings",
                     field=field,
                 )
-            copy[key] = _copy_json(item, _child(field, key), depth + 1)
+            copy[key] = (
+                item if type(item) in _SCALARS else _copy_json(item, (where, key), depth + 1)
+            )
         return copy
+    if isinstance(value, list):
+        return [
+            item if type(item) in _SCALARS else _copy_json(item, (where, i), depth + 1)
+            for i, item in enumerate(value)
+        ]
+    if isinstance(value, str | int):  # subclasses, e.g. an IntEnum member
+        return value
+    field = _field_name(where)
     raise EventValidationError(
         f"{field or 'the event'} is {_describe(value)}, which is not a JSON value; send strings "
         "(ISO-8601 for dates), numbers, booleans, null, arrays or objects",
@@ -448,7 +477,7 @@ def parse_event(obj: object) -> Event:
             f"an event must be a JSON object, got {_describe(obj)}", field=""
         )
     try:
-        raw: dict[str, Any] = _copy_json(obj, "", 0)
+        raw: dict[str, Any] = _copy_json(obj, None, 0)
     except RecursionError:
         raise EventValidationError(
             f"the event nests deeper than {MAX_EVENT_DEPTH} levels", field=""

@@ -97,6 +97,8 @@ _DIRECTIVE_NAME: Final = re.compile(r"^@[a-z][a-zA-Z0-9]+$")
 _TRIPLE_PLACEHOLDER: Final = re.compile(r"\{\{\{([^}]+)\}\}\}")
 _DOUBLE_PLACEHOLDER: Final = re.compile(r"\{\{([^}]+)\}\}")
 
+_LEAF_TYPES: Final = frozenset({str, int, float, bool, type(None)})
+
 Node = Callable[[Any], Any]
 Pointer = tuple[str, ...]
 
@@ -749,9 +751,13 @@ def _strip_undefined(value: Any, *, keep_array_holes: bool) -> Any:
     Array items that are :data:`MISSING` stay (``keep_array_holes``, as in Segment's own pass) or
     become ``None`` (what they are once the payload is serialised to JSON).
     """
+    if type(value) in _LEAF_TYPES:
+        return value
     if isinstance(value, Mapping):
         return {
-            key: _strip_undefined(item, keep_array_holes=keep_array_holes)
+            key: item
+            if type(item) in _LEAF_TYPES
+            else _strip_undefined(item, keep_array_holes=keep_array_holes)
             for key, item in value.items()
             if item is not MISSING
         }
