@@ -8,7 +8,7 @@ from typing import Any, Final
 from ._filters import compile_filter
 from ._http import Call, Context, RouteTable, page_result
 from ._records import ContactRecord
-from ._state import ContactFields, Directory, FakeState
+from ._state import ContactFields, Directory
 from ._wire import (
     NO_RESULT,
     Reply,
@@ -96,7 +96,7 @@ def list_element(contact: ContactRecord) -> dict[str, Any]:
     }
 
 
-def membership_map(state: FakeState, directory: Directory, contact_id: str) -> dict[str, Any]:
+def membership_map(directory: Directory, contact_id: str) -> dict[str, Any]:
     """``mailingListMembership`` of a contact: list id -> lookup id, name, owner, opt-out."""
     out: dict[str, Any] = {}
     for list_id in directory.contact_lists.get(contact_id, {}):
@@ -113,7 +113,7 @@ def membership_map(state: FakeState, directory: Directory, contact_id: str) -> d
 
 
 def get_element(
-    state: FakeState, directory: Directory, contact: ContactRecord, include_segments: bool
+    directory: Directory, contact: ContactRecord, include_segments: bool
 ) -> dict[str, Any]:
     """A contact as ``GET /directories/{d}/contacts/{c}`` returns it."""
     out: dict[str, Any] = {
@@ -131,7 +131,7 @@ def get_element(
         "directoryUnsubscribed": contact.unsubscribed,
         "directoryUnsubscribeDate": contact.unsubscribe_date_ms,
         "stats": {},
-        "mailingListMembership": membership_map(state, directory, contact.id),
+        "mailingListMembership": membership_map(directory, contact.id),
     }
     if include_segments:
         out["segmentMembership"] = {}
@@ -290,7 +290,7 @@ def get_contact(ctx: Context, call: Call) -> Reply:
     directory = state.directory(call.params["d"])
     contact = state.contact(directory, call.params["c"])
     include_segments = parse_bool(call.q("includeSegments"), "includeSegments")
-    return Reply(result=get_element(state, directory, contact, include_segments))
+    return Reply(result=get_element(directory, contact, include_segments))
 
 
 @routes.add("PUT", "/API/v3/directories/{d}/contacts/{c}")

@@ -8,7 +8,7 @@ import attrs
 
 from ._http import Call, Context, RouteTable, page_result
 from ._records import TransactionRecord
-from ._state import Directory, FakeState
+from ._state import Directory
 from ._wire import (
     NO_RESULT,
     ApiError,
@@ -43,9 +43,7 @@ class _Unprocessed(Exception):
         self.message = message
 
 
-def _check_transaction(
-    state: FakeState, directory: Directory, spec: Any
-) -> tuple[str, str, str, dict[str, str]]:
+def _check_transaction(directory: Directory, spec: Any) -> tuple[str, str, str, dict[str, str]]:
     """Validate one transaction of a create body; raises _Unprocessed with the reason."""
     if not isinstance(spec, dict):
         raise _Unprocessed("INVALID_TRANSACTION", "Each transaction must be a JSON object.")
@@ -96,7 +94,7 @@ def create_transactions(ctx: Context, call: Call) -> Reply:
     unprocessed: dict[str, Any] = {}
     for key, spec in body.items():
         try:
-            contact_id, list_id, date, data = _check_transaction(state, directory, spec)
+            contact_id, list_id, date, data = _check_transaction(directory, spec)
         except _Unprocessed as problem:
             unprocessed[key] = {"error": problem.error, "errorMessage": problem.message}
             continue

@@ -255,7 +255,8 @@ class FakeQualtrics:
         Raises:
             RuntimeError: the fake is not running.
         """
-        return f"http://{self._host}:{self.port}"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
 
     async def start(self) -> None:
         """Serve in the running event loop until :meth:`stop`.

@@ -289,7 +289,7 @@ class FakeState:
     def new_id(self, prefix: str, length: int = 15) -> str:
         """A fresh id like ``CID_`` + 15 random letters and digits (seeded when a seed is set)."""
         while True:
-            candidate = prefix + "".join(self._rng.choice(_ID_ALPHABET) for _ in range(length))
+            candidate = prefix + "".join(self._rng.choices(_ID_ALPHABET, k=length))
             if candidate not in self._ids:
                 self._ids.add(candidate)
                 return candidate
