@@ -7,12 +7,16 @@ checks the fake's state afterwards.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,3 +132,108 @@ def test_trigger_workflow_refuses_a_foreign_host_without_sending(fake: FakeQualt
     assert "not a *.qualtrics.com host" in result.stderr
     assert fake.api_token not in result.stderr + result.stdout
     assert fake.trigger_events() == []
+
+
+# --- segment_webhook_app.py: an aiohttp app built on QualtricsDestination ----------------------
+
+
+def _load_webhook_app() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "segment_webhook_app", EXAMPLES / "segment_webhook_app.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SECRET_FOR_TEST = "whsec-example-test"
+
+
+def _signed(body: bytes, secret: str = SECRET_FOR_TEST) -> dict[str, str]:
+    signature = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+    return {"X-Signature": signature, "Content-Type": "application/json"}
+
+
+async def test_segment_webhook_app_delivers_once_and_checks_signatures() -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from qualtrics_sdk import QualtricsClient
+    from segment_adapter import QualtricsDestination, Subscription
+
+    example = _load_webhook_app()
+    async with FakeQualtrics() as fake:
+        mailing_list = fake.mailing_lists(DIRECTORY)[0].id
+        destination = QualtricsDestination(
+            QualtricsClient(base_url=fake.base_url, api_token=fake.api_token),
+            [
+                Subscription(
+                    action="addContactToXmd", name="contacts", mapping={"directoryId": DIRECTORY}
+                ),
+                Subscription(
+                    action="upsertContactTransaction",
+                    name="orders",
+                    subscribe='type = "track" and event = "Order Completed"',
+                    mapping={
+                        "directoryId": DIRECTORY,
+                        "mailingListId": mailing_list,
+                        "transactionData": {"amount": {"@path": "$.properties.amount"}},
+                    },
+                ),
+            ],
+            owns_client=True,
+        )
+        app = example.create_app(destination, SECRET_FOR_TEST)
+        async with TestClient(TestServer(app)) as http:
+            identify = json.dumps(
+                {
+                    "type": "identify",
+                    "messageId": "msg-1",
+                    "userId": "user-1",
+                    "traits": {"email": "ada@example.com", "firstName": "Ada"},
+                    "timestamp": "2024-05-01T12:00:00Z",
+                }
+            ).encode()
+            unsigned = await http.post("/", data=identify)
+            assert unsigned.status == 401
+            assert fake.contacts(DIRECTORY) == []
+
+            first = await http.post("/", data=identify, headers=_signed(identify))
+            assert first.status == 200, await first.text()
+            assert [(c.ext_ref, c.email, c.first_name) for c in fake.contacts(DIRECTORY)] == [
+                ("user-1", "ada@example.com", "Ada")
+            ]
+
+            track = json.dumps(
+                [
+                    {
+                        "type": "track",
+                        "event": "Order Completed",
+                        "messageId": "msg-2",
+                        "userId": "user-1",
+                        "properties": {"amount": 42.5},
+                        "context": {"traits": {"email": "ada@example.com"}},
+                        "timestamp": "2024-05-01T12:05:00Z",
+                    },
+                    {"type": "track", "messageId": "msg-3", "userId": "user-1"},
+                ]
+            ).encode()
+            mixed = await http.post("/", data=track, headers=_signed(track))
+            assert mixed.status == 207
+            statuses = [r["status"] for r in (await mixed.json())["results"]]
+            assert statuses == ["delivered", "failed"]
+
+            redelivered = await http.post("/", data=track, headers=_signed(track))
+            assert redelivered.status == 207
+            assert (await redelivered.json())["results"][0]["duplicate"] is True
+
+            malformed = b"{not json"
+            bad = await http.post("/", data=malformed, headers=_signed(malformed))
+            assert bad.status == 400
+
+        transactions = fake.transactions()
+        assert [(t.data, t.mailing_list_id) for t in transactions] == [
+            ({"amount": "42.5"}, mailing_list)
+        ]
+        assert len(fake.contacts(DIRECTORY)) == 1
