@@ -374,7 +374,10 @@ class Transport:
         if authenticate:
             auth_headers = await self.auth.headers(self)
             headers.update(auth_headers)
-        shown = redact_url(url.with_query(query) if query else url)
+        # Rendering the redacted URL costs more than the rest of this method's bookkeeping, so it
+        # is done only when a hook or a debug log will show it (and on failure, below).
+        observed = bool(self._on_request or self._on_response) or logger.isEnabledFor(logging.DEBUG)
+        shown = _shown_url(url, query) if observed else ""
         if self._on_request:
             await _call_hooks(
                 self._on_request,
@@ -399,11 +402,17 @@ class Transport:
                 payload = await response.read()
                 raw = _Raw(response.status, response.headers, payload, auth_headers)
         except aiohttp.ClientConnectorCertificateError as exc:
-            failure = self._failure(method, shown, exc, ambiguous=False, retry=False)
+            failure = self._failure(
+                method, shown or _shown_url(url, query), exc, ambiguous=False, retry=False
+            )
         except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
-            failure = self._failure(method, shown, exc, ambiguous=False, retry=True)
+            failure = self._failure(
+                method, shown or _shown_url(url, query), exc, ambiguous=False, retry=True
+            )
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            failure = self._failure(method, shown, exc, ambiguous=True, retry=True)
+            failure = self._failure(
+                method, shown or _shown_url(url, query), exc, ambiguous=True, retry=True
+            )
         elapsed = time.monotonic() - started
         if failure is not None:
             logger.debug("%s %s attempt %d: %s", method, shown, attempt, failure.error)
@@ -418,7 +427,7 @@ class Transport:
                 )
                 await _call_hooks(self._on_response, event)
             raise failure
-        request_id = _peek_request_id(raw.body)
+        request_id = _peek_request_id(raw.body) if observed else None
         logger.debug(
             "%s %s -> %d in %.1f ms (requestId=%s, attempt=%d)",
             method,
@@ -514,6 +523,11 @@ async def _call_hooks(hooks: Sequence[Hook], event: Any) -> None:
         result = hook(event)
         if inspect.isawaitable(result):
             await result
+
+
+def _shown_url(url: URL, query: Mapping[str, str] | None) -> str:
+    """The URL with its query, as logs, hooks and error messages may show it (redacted)."""
+    return redact_url(url.with_query(query) if query else url)
 
 
 def _encode_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
