@@ -46,7 +46,7 @@ import attrs
 from ._js import MISSING, PathKeys, get_path, is_number
 from .errors import SubscriptionSyntaxError
 
-__all__ = ["FIELDS", "Subscription", "parse_subscription"]
+__all__ = ["FIELDS", "SubscriptionFilter", "parse_subscription"]
 
 FIELDS: Final = ("type", "event", "name", "userId", "properties.*", "traits.*", "context.*")
 """The fields a subscription may test."""
@@ -518,7 +518,7 @@ class _Parser:
 # Public API
 
 
-class Subscription:
+class SubscriptionFilter:
     """A parsed subscription: a reusable, immutable predicate over event JSON.
 
     Build it with :func:`parse_subscription`. Instances compare and hash by their source text and
@@ -549,10 +549,10 @@ class Subscription:
         return self._condition.render()
 
     def __repr__(self) -> str:
-        return f"Subscription({self.source!r})"
+        return f"SubscriptionFilter({self.source!r})"
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Subscription):
+        if not isinstance(other, SubscriptionFilter):
             return NotImplemented
         return self.source == other.source
 
@@ -563,7 +563,7 @@ class Subscription:
         return (parse_subscription, (self.source,))
 
 
-def parse_subscription(text: str) -> Subscription:
+def parse_subscription(text: str) -> SubscriptionFilter:
     """Parse a subscription such as ``type = "track" and event = "Order Completed"``.
 
     Raises:
@@ -574,4 +574,4 @@ def parse_subscription(text: str) -> Subscription:
         raise SubscriptionSyntaxError(
             f"a subscription must be a string, got {type(text).__name__}", text="", position=0
         )
-    return Subscription(text, _Parser(text).parse())
+    return SubscriptionFilter(text, _Parser(text).parse())

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segment_adapter.errors import SubscriptionSyntaxError
-from segment_adapter.subscriptions import Subscription, parse_subscription
+from segment_adapter.subscriptions import SubscriptionFilter, parse_subscription
 
 TRACK: dict[str, Any] = {
     "type": "track",
@@ -206,12 +206,13 @@ def test_a_subscription_is_a_reusable_value() -> None:
     text = 'type = "track", event = "Transaction Created"'
     subscription = parse_subscription(text)
     assert subscription.source == text
-    assert repr(subscription) == 'Subscription(\'type = "track", event = "Transaction Created"\')'
+    expected = 'SubscriptionFilter(\'type = "track", event = "Transaction Created"\')'
+    assert repr(subscription) == expected
     assert subscription == parse_subscription(text)
     assert hash(subscription) == hash(parse_subscription(text))
     assert subscription != parse_subscription('type = "track"')
     clone = pickle.loads(pickle.dumps(subscription))
-    assert isinstance(clone, Subscription)
+    assert isinstance(clone, SubscriptionFilter)
     assert clone == subscription
     assert clone.matches(TRACK)
 
