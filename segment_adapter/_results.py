@@ -127,4 +127,6 @@ class EventResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``subscriptions`` as a list of dicts)."""
-        return attrs.asdict(self)
+        out = attrs.asdict(self, recurse=False)
+        out["subscriptions"] = [result.to_dict() for result in self.subscriptions]
+        return out

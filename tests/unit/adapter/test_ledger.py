@@ -1,0 +1,129 @@
+"""Delivery ledgers: what was confirmed stays confirmed, the first entry wins, SQLite persists."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from segment_adapter.ledger import DeliveryLedger, LedgerEntry, MemoryLedger, SQLiteLedger
+
+UTC = dt.timezone.utc
+
+
+def entry(message_id: str, subscription: str = "sub", **ids: str) -> LedgerEntry:
+    return LedgerEntry(
+        message_id=message_id,
+        subscription=subscription,
+        ids=ids,
+        delivered_at=dt.datetime(2024, 5, 1, 13, 0, tzinfo=UTC),
+    )
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DeliveryLedger]:
+    made: DeliveryLedger = (
+        MemoryLedger() if request.param == "memory" else SQLiteLedger(tmp_path / "ledger.db")
+    )
+    yield made
+    await made.aclose()
+
+
+async def test_lookup_returns_only_recorded_keys(ledger: DeliveryLedger) -> None:
+    await ledger.record([entry("m1", contact_id="CID_1", transaction_id="CTR_1")])
+    found = await ledger.lookup([("m1", "sub"), ("m1", "other"), ("m2", "sub")])
+    assert found == {("m1", "sub"): entry("m1", contact_id="CID_1", transaction_id="CTR_1")}
+
+
+async def test_the_first_entry_of_a_key_wins(ledger: DeliveryLedger) -> None:
+    await ledger.record([entry("m1", transaction_id="CTR_FIRST")])
+    await ledger.record([entry("m1", transaction_id="CTR_SECOND")])
+    found = await ledger.lookup([("m1", "sub")])
+    assert found[("m1", "sub")].ids == {"transaction_id": "CTR_FIRST"}
+
+
+async def test_empty_calls_are_fine(ledger: DeliveryLedger) -> None:
+    await ledger.record([])
+    assert await ledger.lookup([]) == {}
+
+
+def test_implementations_satisfy_the_protocol(tmp_path: Path) -> None:
+    assert isinstance(MemoryLedger(), DeliveryLedger)
+    assert isinstance(SQLiteLedger(tmp_path / "x.db"), DeliveryLedger)
+
+
+async def test_memory_ledger_forgets_the_oldest_beyond_its_size() -> None:
+    ledger = MemoryLedger(max_entries=2)
+    await ledger.record([entry("m1"), entry("m2"), entry("m3")])
+    assert set(await ledger.lookup([("m1", "sub"), ("m2", "sub"), ("m3", "sub")])) == {
+        ("m2", "sub"),
+        ("m3", "sub"),
+    }
+    assert len(ledger) == 2
+
+
+async def test_sqlite_ledger_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    first = SQLiteLedger(path)
+    await first.record([entry("m1", contact_id="CID_1")])
+    await first.aclose()
+    second = SQLiteLedger(path, retention=None)  # the entry is dated 2024
+    found = await second.lookup([("m1", "sub")])
+    await second.aclose()
+    assert found == {("m1", "sub"): entry("m1", contact_id="CID_1")}
+
+
+async def test_sqlite_ledger_drops_entries_past_retention_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    first = SQLiteLedger(path)
+    recent = dt.datetime.now(UTC) - dt.timedelta(hours=1)
+    old = dt.datetime.now(UTC) - dt.timedelta(days=30)
+    await first.record(
+        [
+            LedgerEntry(message_id="recent", subscription="s", delivered_at=recent),
+            LedgerEntry(message_id="old", subscription="s", delivered_at=old),
+        ]
+    )
+    await first.aclose()
+    second = SQLiteLedger(path, retention=dt.timedelta(days=7))
+    found = await second.lookup([("recent", "s"), ("old", "s")])
+    await second.aclose()
+    assert set(found) == {("recent", "s")}
+
+
+async def test_sqlite_record_is_all_or_nothing(tmp_path: Path) -> None:
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    bad = LedgerEntry(message_id="m2", subscription="s", ids={"x": object()})  # type: ignore[dict-item]
+    with pytest.raises(TypeError):
+        await ledger.record([entry("m1", "s"), bad])
+    assert await ledger.lookup([("m1", "s")]) == {}
+    await ledger.aclose()
+
+
+async def test_sqlite_ledger_is_closed_after_aclose(tmp_path: Path) -> None:
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    await ledger.aclose()
+    await ledger.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await ledger.lookup([("m1", "s")])
+
+
+def test_sqlite_ledger_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "not.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(sqlite3.DatabaseError):
+        SQLiteLedger(path)
+
+
+@pytest.mark.parametrize("size", [0, -5, True])
+def test_memory_ledger_size_must_be_positive(size: object) -> None:
+    with pytest.raises(ValueError, match="max_entries"):
+        MemoryLedger(max_entries=size)  # type: ignore[arg-type]
+
+
+def test_sqlite_retention_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="retention"):
+        SQLiteLedger(tmp_path / "x.db", retention=dt.timedelta(0))
