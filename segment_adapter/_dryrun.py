@@ -102,9 +102,10 @@ async def run_dry(
     config = copy.deepcopy(config)
     async with FakeQualtrics(seed=0) as fake:
         originals = _seed(fake, config)
-        settings = config.get("settings")
+        settings = config.get("settings") or {}
+        dropped = ("datacenter", "sharedSecret")  # the fake's baseUrl replaces the datacenter
         config["settings"] = {
-            **{k: v for k, v in (settings or {}).items() if k not in ("datacenter", "sharedSecret")},
+            **{key: value for key, value in settings.items() if key not in dropped},
             "baseUrl": fake.base_url,
             "apiToken": fake.api_token,
         }

@@ -328,7 +328,8 @@ async def _check(args: argparse.Namespace) -> int:
     for index, subscription in enumerate(subscriptions):
         if isinstance(subscription, dict):
             name = subscription.get("name") or f"#{index}"
-            print(f"  {name}: {subscription.get('action')} when {subscription.get('subscribe')}")
+            when = subscription.get("subscribe") or "its default subscription"
+            print(f"  {name}: {subscription.get('action')} when {when}")
     async with destination:
         url = destination.client.base_url
         try:

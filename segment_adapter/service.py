@@ -305,6 +305,14 @@ async def _deliver(
         except asyncio.TimeoutError:
             logger.warning("delivery of %d event(s) exceeded %.1f s", len(events), state.deadline)
             return _timeout_answer(items, state.deadline)
+        except Exception:
+            # A bug, not bad input: log it and let Segment retry rather than drop the events.
+            logger.exception("delivery of %d event(s) failed unexpectedly", len(events))
+            return _problem(
+                503,
+                "internal_error",
+                "the receiver failed unexpectedly while delivering; retry later",
+            )
     return _answer(items, list(results), is_batch=is_batch)
 
 
@@ -342,25 +350,24 @@ def _invalid_entry(item: ParsedItem) -> dict[str, Any]:
 
 
 def _result_entry(item: ParsedItem, result: EventResult) -> dict[str, Any]:
-    entry: dict[str, Any] = {"index": item.index, "messageId": item.message_id}
-    entry.update(result.to_dict())
-    entry["status"] = result.status
-    entry["retryable"] = bool(result.retryable)
-    entry["duplicate"] = bool(result.duplicate)
-    entry.setdefault("message", result_message(result))
-    return entry
+    details = result.to_dict()
+    details.pop("message_id", None)
+    return {
+        "index": item.index,
+        "messageId": item.message_id,
+        **details,
+        "message": _result_message(result),
+    }
 
 
-def result_message(result: EventResult) -> str:
-    """A one-line human description of an event's outcome."""
-    message = getattr(result, "message", None) or getattr(result, "error", None)
-    if isinstance(message, str) and message:
-        return message
+def _result_message(result: EventResult) -> str:
+    if result.error:
+        return result.error
     if result.status == "skipped":
         return "no subscription matched the event"
     if result.duplicate:
-        return "already delivered (duplicate messageId)"
-    return result.status
+        return "already delivered (same messageId); not sent again"
+    return "delivered"
 
 
 def _answer(
