@@ -57,14 +57,14 @@ async def test_cancelling_mid_request_and_mid_retry_releases_connections() -> No
             fake.faults.fail(500, times=None, path="/API/v3/directories")
             for _ in range(6):
                 seen = len(fake.requests(path="/API/v3/directories"))
-                task = asyncio.ensure_future(client.directories.list().collect())
+                listing = asyncio.ensure_future(client.directories.list().collect())
                 await _until(
                     lambda seen=seen: len(fake.requests(path="/API/v3/directories")) > seen
                 )
-                await asyncio.sleep(0.02)
-                task.cancel()
+                await asyncio.sleep(0.05)  # the 500 arrived; the retry is sleeping now
+                listing.cancel()
                 with pytest.raises(asyncio.CancelledError):
-                    await task
+                    await listing
                 cancelled_in_backoff += 1
             fake.faults.clear()
             acquired_after_cancel = _acquired(client)
