@@ -28,6 +28,7 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     ResponseValidationError,
+    ValidationError,
 )
 from ._hosts import API_PATH, is_qualtrics_host, proxy_notice_host
 from ._ratelimit import TokenBucket
@@ -547,7 +548,15 @@ def _encode_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
 def _encode_json(value: Any) -> bytes | None:
     if value is None:
         return None
-    return jsonlib.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text = jsonlib.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # A lone surrogate (e.g. from a JSON "\ud800" escape) cannot be sent as UTF-8.
+        raise ValidationError(
+            f"the request body holds text that is not valid Unicode ({exc.reason}: "
+            f"{text[exc.start : exc.end]!r}); remove or replace the lone surrogate"
+        ) from None
 
 
 def _peek_request_id(body: bytes) -> str | None:

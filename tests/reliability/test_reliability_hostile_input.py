@@ -313,3 +313,15 @@ def test_subscription_parser_raises_only_syntax_errors(text: str, event: dict[st
     except SubscriptionSyntaxError:
         return
     assert isinstance(subscription.matches(event), bool)
+
+
+async def test_sdk_refuses_a_lone_surrogate_with_a_typed_error_before_sending() -> None:
+    """Text that cannot be UTF-8 encoded is a ValidationError, not a raw UnicodeEncodeError."""
+    from qualtrics_sdk import ValidationError
+    from qualtrics_sdk.testing import FakeQualtrics
+
+    async with FakeQualtrics() as fake, fake.client() as client:
+        with pytest.raises(ValidationError, match="surrogate"):
+            await client.contacts.create(fake.default_directory_id, ext_ref="\ud800")
+        posted = fake.requests(method="POST")
+    assert posted == []
