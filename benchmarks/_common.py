@@ -62,7 +62,7 @@ class Report:
                 str(c).rjust(w) if i else str(c).ljust(w)
                 for i, (c, w) in enumerate(zip(row, widths, strict=True))
             )
-            lines.append("  ".join(cells))
+            lines.append("  ".join(cells).rstrip())
         for target in self.targets:
             lines.append(f"target: {target.description}: {'MET' if target.met else 'NOT MET'}")
         lines.extend(f"note: {note}" for note in self.notes)
