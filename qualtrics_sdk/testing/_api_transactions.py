@@ -211,18 +211,26 @@ def list_batches(ctx: Context, call: Call) -> Reply:
 
 @routes.add("POST", "/API/v3/directories/{d}/transactionbatches")
 def create_batch(ctx: Context, call: Call) -> Reply:
-    """``POST /directories/{d}/transactionbatches`` ``{"transactionIds"?, "createdDate"?}``."""
+    """``POST /directories/{d}/transactionbatches`` ``{"transactionIds"?, "creationDate"?}``.
+
+    The date key Qualtrics accepts is unconfirmed: public clients send ``creationDate`` (the
+    name Qualtrics' published collection and its responses use) or ``createdDate``, so both are
+    accepted (not both at once).
+    """
     state = ctx.state
     directory = state.directory(call.params["d"])
     body = call.json(required=False) or {}
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
-    unexpected = sorted(set(body) - {"transactionIds", "createdDate"})
+    unexpected = sorted(set(body) - {"transactionIds", "creationDate", "createdDate"})
     if unexpected:
         raise bad_request(f"Unexpected json key provided: {unexpected[0]}")
-    created_date = body.get("createdDate")
+    if "creationDate" in body and "createdDate" in body:
+        raise bad_request("Provide either creationDate or createdDate, not both.")
+    date_key = "creationDate" if "creationDate" in body else "createdDate"
+    created_date = body.get(date_key)
     if created_date is not None and not isinstance(created_date, str):
-        raise bad_request("createdDate must be a date string.")
+        raise bad_request(f"{date_key} must be a date string.")
     ids = _transaction_ids(body["transactionIds"]) if "transactionIds" in body else []
     missing = [item for item in ids if item not in directory.transactions]
     if missing:
