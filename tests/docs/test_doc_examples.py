@@ -98,11 +98,8 @@ def _relative(page: Path) -> str:
 async def page_environment() -> AsyncIterator[dict[str, Any]]:
     """A fresh fake Qualtrics and a client connected to it, as the names the examples use."""
     from qualtrics_sdk import QualtricsClient
+    from qualtrics_sdk.testing import FakeQualtrics
 
-    try:
-        from qualtrics_sdk.testing import FakeQualtrics  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - only while the fake server is being written
-        pytest.skip("qualtrics_sdk.testing.FakeQualtrics has not landed yet")
     async with FakeQualtrics() as fake:
         client = QualtricsClient(base_url=fake.base_url, api_token=fake.api_token)
         try:
