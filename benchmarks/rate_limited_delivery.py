@@ -1,12 +1,14 @@
 """Benchmark 3: delivery time under Qualtrics' rate limit (3,000 requests per minute per brand).
 
 The delivery-cost workload (10,000 track events, 2,000 new users) against an in-process fake that
-enforces the limit on a sped-up clock (``FakeClock(speed=20)``: 20 simulated seconds per real
+enforces the limit on a sped-up clock (``FakeClock(speed=8)``: 8 simulated seconds per real
 second; ``Retry-After`` is sent in real seconds). Reported: simulated minutes to deliver everything,
 429 answers, and our achieved request rate as a fraction of the limit.
 
 * baseline: the hosted destination's algorithm, unpaced; on 429 it waits ``Retry-After`` and retries
-  (kinder than Segment, which retries the whole event later), retry budget off, 10 retries;
+  (kinder than Segment, which retries the whole event later), retry budget off, 10 retries; events
+  still failing after that are counted as "events without transaction" (Segment would redeliver
+  them later);
 * ours, paced: ``settings.rateLimit`` = the limit (50/s, scaled by the clock speed because time is
   compressed), as a user configures it;
 * ours, unpaced: no client-side pacing, relying on ``Retry-After`` alone.
@@ -55,7 +57,12 @@ async def run_ours(
         elapsed = time.perf_counter() - started
         check_state(fake, len(events), users, "ours")
         stats = fake.stats
-    return {"calls": stats.requests, "rate_limited": stats.rate_limited, "seconds": elapsed}
+    return {
+        "calls": stats.requests,
+        "rate_limited": stats.rate_limited,
+        "seconds": elapsed,
+        "lost": 0.0,
+    }
 
 
 async def run_baseline(
@@ -74,16 +81,21 @@ async def run_baseline(
             )
             await baseline.send_all(events)
         elapsed = time.perf_counter() - started
-        if baseline.failed:
-            raise RuntimeError(f"baseline: {baseline.failed} events failed")
-        check_state(fake, len(events), users, "baseline")
+        # Not fatal here: events still failing after 10 retries are what Segment would have to
+        # redeliver later; they are reported as "failed after retries".
+        lost = len(events) - len(fake.transactions())
         stats = fake.stats
-    return {"calls": stats.requests, "rate_limited": stats.rate_limited, "seconds": elapsed}
+    return {
+        "calls": stats.requests,
+        "rate_limited": stats.rate_limited,
+        "seconds": elapsed,
+        "lost": float(lost),
+    }
 
 
 async def run(quick: bool) -> Report:
     """Baseline, ours paced, ours unpaced; simulated minutes and rate as a fraction of the limit."""
-    count, users, limit, speed = (1_000, 200, 600, 60.0) if quick else (10_000, 2_000, 3_000, 20.0)
+    count, users, limit, speed = (1_000, 200, 600, 60.0) if quick else (10_000, 2_000, 3_000, 8.0)
     events = make_events(count, users)
     sides = {}
     eprint("rate_limited_delivery: baseline")
@@ -105,6 +117,7 @@ async def run(quick: bool) -> Report:
                 f"{got['calls']:,.0f}",
                 f"{got['rate_limited']:,.0f}",
                 f"{fraction:.2f}",
+                f"{got['lost']:,.0f}",
             ]
         )
         key = {"hosted algorithm": "baseline", "ours, paced (rateLimit)": "ours"}.get(
@@ -114,6 +127,7 @@ async def run(quick: bool) -> Report:
         figures[f"{key}_calls"] = got["calls"]
         figures[f"{key}_429s"] = got["rate_limited"]
         figures[f"{key}_rate_fraction_of_limit"] = fraction
+        figures[f"{key}_lost"] = got["lost"]
     ours_fraction = figures["ours_rate_fraction_of_limit"]
     storm = figures["ours_429s"] > 0.01 * figures["ours_calls"]
     figures["speedup"] = figures["baseline_simulated_minutes"] / figures["ours_simulated_minutes"]
@@ -123,13 +137,20 @@ async def run(quick: bool) -> Report:
             f"Delivery under a {limit:,}/min limit: {count:,} events, {users:,} new users, "
             f"clock x{speed:g}"
         ),
-        headers=["side", "simulated min", "calls", "429s", "rate / limit"],
+        headers=[
+            "side",
+            "simulated min",
+            "calls",
+            "429s",
+            "rate / limit",
+            "events without transaction",
+        ],
         rows=rows,
         figures=figures,
         targets=[
             Target("ours (paced) at >= 0.9 of the limit", ours_fraction >= 0.9),
             Target("ours (paced): no 429 storm (429s < 1% of calls)", not storm),
-            Target("nothing lost (fake state checked on every side)", True),
+            Target("ours: nothing lost (one transaction per event, one contact per user)", True),
         ],
         notes=[
             f"ours delivers {figures['speedup']:.1f}x sooner than the hosted algorithm",
