@@ -7,7 +7,7 @@ a fresh child process lists the first N contacts through ``client.contacts.list(
 * ``collect``: ``await client.contacts.list(...).collect(limit=N)`` (all kept in a list).
 
 The child records its RSS after a warm-up page (client, session and converter ready) and its peak
-RSS (``ru_maxrss``) at the end; the difference is the peak growth caused by the N contacts. Each
+RSS (``VmHWM``) at the end; the difference is the peak growth caused by the N contacts. Each
 measurement runs in its own process so peaks never mix. Target: streaming growth flat (independent
 of N) and under 20 MB.
 
@@ -40,8 +40,16 @@ def _rss_mb() -> float:
 
 
 def _peak_mb() -> float:
-    """Peak resident set size of this process so far, in MB (``ru_maxrss`` is KB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident set size of this process image so far, in MB (``VmHWM``).
+
+    Not ``ru_maxrss``: Linux carries that over from the parent across fork and exec, so a child
+    started by a parent that once used more memory would report the parent's peak.
+    """
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 async def _child(
