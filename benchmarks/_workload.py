@@ -48,10 +48,8 @@ def make_events(count: int, users: int, seed: int = 7) -> list[dict[str, Any]]:
     events = []
     for index in range(count):
         user = index if index < users else rng.randrange(users)
-        products = [
-            {"product_id": rng.choice(_PRODUCTS), "price": round(rng.uniform(5, 120), 2)}
-            for _ in range(rng.randint(1, 3))
-        ]
+        prices = [round(rng.uniform(5, 120), 2) for _ in range(rng.randint(1, 3))]
+        products = [{"product_id": rng.choice(_PRODUCTS), "price": price} for price in prices]
         when = start + dt.timedelta(seconds=index * 7)
         events.append(
             {
@@ -68,7 +66,7 @@ def make_events(count: int, users: int, seed: int = 7) -> list[dict[str, Any]]:
                 },
                 "properties": {
                     "order_id": f"order-{seed}-{index}",
-                    "total": round(sum(p["price"] for p in products), 2),
+                    "total": round(sum(prices), 2),
                     "currency": "EUR",
                     "channel": rng.choice(("web", "ios", "android")),
                     "products": products,
