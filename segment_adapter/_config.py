@@ -172,11 +172,6 @@ def _effective_mapping(
 
 def _compile_one(subscription: Subscription, index: int, key: str) -> Route:
     where: int | str = subscription.name if subscription.name is not None else index
-    if not isinstance(subscription, Subscription):
-        raise ConfigError(
-            f"subscription {index} must be a Subscription, got {type(subscription).__name__}",
-            subscription=index,
-        )
     spec = ACTIONS.get(subscription.action)
     if spec is None:
         raise ConfigError(
@@ -191,8 +186,9 @@ def _compile_one(subscription: Subscription, index: int, key: str) -> Route:
             subscription=where,
             field="use_default_mappings",
         )
-    text = subscription.subscribe if subscription.subscribe is not None else None
-    text = text if text is not None else spec.default_subscription
+    text = subscription.subscribe
+    if text is None:
+        text = spec.default_subscription
     if text is None or not text.strip():
         raise ConfigError(
             f"subscription {where}: {spec.name} has no default subscription; give subscribe, "
@@ -303,11 +299,14 @@ class DestinationSettings:
     max_concurrency: int | None = None
 
 
-def _unknown(obj: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
+def _unknown(
+    obj: Mapping[str, Any], allowed: Sequence[str], where: str, subscription: int | None = None
+) -> None:
     for key in obj:
         if key not in allowed:
             raise ConfigError(
                 f"{where}: unknown key {key!r}; allowed keys are {', '.join(allowed)}",
+                subscription=subscription,
                 field=f"{where}.{key}" if where != "config" else str(key),
             )
 
@@ -359,7 +358,7 @@ def _subscription(raw: Any, index: int) -> Subscription:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"subscriptions[{index}] must be a JSON object", subscription=index)
     where = f"subscriptions[{index}]"
-    _unknown(raw, _SUBSCRIPTION_KEYS, where)
+    _unknown(raw, _SUBSCRIPTION_KEYS, where, index)
     if "action" not in raw:
         raise ConfigError(f"{where} needs an action", subscription=index, field="action")
     use_defaults = raw.get("useDefaultMappings", True)

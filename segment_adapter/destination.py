@@ -16,7 +16,7 @@ Configuration (``from_config``), strict: unknown keys are errors.
       "settings": {
         "datacenter": "iad1",           // or "myorg.iad1"; else QUALTRICS_DATACENTER / baseUrl
         "apiToken": "...",              // optional: else the QUALTRICS_API_TOKEN variable
-        "baseUrl": "https://...",       // optional, instead of datacenter (proxies, tests)
+        "baseUrl": "https://...",       // optional; replaces datacenter (proxies, tests)
         "ledgerPath": "ledger.sqlite",  // optional: SQLite delivery ledger (else in memory);
                                         //   relative to the config file's directory
         "rateLimit": 50,                // optional: requests per second (client-side pacing)
@@ -161,7 +161,7 @@ class QualtricsDestination:
         destination = cls(
             client,
             subscriptions,
-            ledger=ledger or owned_ledger,
+            ledger=ledger if ledger is not None else owned_ledger,
             concurrency=concurrency,
             owns_client=True,
         )
@@ -241,11 +241,16 @@ def _client(settings: DestinationSettings) -> QualtricsClient:
     limits: dict[str, Any] = {"rate_limit": settings.rate_limit}
     if settings.max_concurrency is not None:
         limits["max_concurrency"] = settings.max_concurrency
+    # baseUrl, when given, replaces the datacenter (the SDK refuses both at once).
+    where = (
+        {"base_url": settings.base_url}
+        if settings.base_url
+        else {"datacenter": settings.datacenter}
+    )
     try:
         return QualtricsClient(
             api_token=settings.api_token,
-            datacenter=settings.datacenter,
-            base_url=settings.base_url,
+            **where,
             **limits,
         )
     except InvalidDatacenterError as exc:
