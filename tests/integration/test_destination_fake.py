@@ -1,4 +1,4 @@
-"""QualtricsDestination against the fake Qualtrics server: real HTTP, real state, injected faults."""
+"""QualtricsDestination against the fake Qualtrics: real HTTP, real state, injected faults."""
 
 from __future__ import annotations
 
