@@ -16,7 +16,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import attrs
 
@@ -24,24 +24,15 @@ from .actions._defaults import ACTIONS, ActionSpec, FieldSpec
 from .actions._payloads import PayloadError, coerce_field, parse_transaction_date
 from .errors import ConfigError, MappingError, SubscriptionSyntaxError
 from .mapping import CompiledMapping
-from .subscriptions import parse_subscription
+from .subscriptions import SubscriptionFilter, parse_subscription
 
 __all__ = [
     "DestinationSettings",
-    "Predicate",
     "Route",
     "Subscription",
     "compile_routes",
     "read_config",
 ]
-
-
-class Predicate(Protocol):
-    """A compiled subscription condition (``segment_adapter.subscriptions``)."""
-
-    def matches(self, event: Mapping[str, Any]) -> bool:
-        """Whether the event JSON satisfies the condition."""
-        ...
 
 
 def _optional_text(name: str) -> Any:
@@ -104,7 +95,7 @@ class Route:
     name: str | None
     key: str
     spec: ActionSpec
-    predicate: Predicate
+    predicate: SubscriptionFilter
     mapping: CompiledMapping
 
     @property

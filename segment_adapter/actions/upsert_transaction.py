@@ -194,7 +194,9 @@ class TransactionDelivery:
             if isinstance(contact, Outcome):
                 outcomes[index] = contact
                 continue
-            transaction = attrs.evolve(work.transaction, contact_id=contact)
+            transaction = work.transaction
+            if transaction.contact_id != contact:
+                transaction = attrs.evolve(transaction, contact_id=contact)
             by_directory.setdefault(work.directory_id, {})[work.key] = transaction
             position[(work.directory_id, work.key)] = index
         sent = await asyncio.gather(
