@@ -98,6 +98,14 @@ def _read(item: object) -> SegmentEvent | EventResult:
     )
 
 
+def _event_time(event: SegmentEvent, now: dt.datetime) -> dt.datetime:
+    """When the event happened, as precisely as it says; ``now`` only if it says nothing."""
+    for moment in (event.timestamp, event.original_timestamp, event.received_at, event.sent_at):
+        if moment is not None:
+            return moment
+    return now
+
+
 def _subscription_result(route: Route, settled: _Settled, waiting: bool) -> SubscriptionResult:
     outcome, duplicate = settled
     return SubscriptionResult(
@@ -254,7 +262,9 @@ class Dispatcher:
                 action = route.spec.name
                 if action == upsert_transaction.SPEC.name:
                     key = transaction_key(route.key, job.source)
-                    job.work = upsert_transaction.prepare(payload, key=key, now=now)
+                    job.work = upsert_transaction.prepare(
+                        payload, key=key, default_date=_event_time(job.event, now)
+                    )
                 elif action == add_contact.SPEC.name:
                     job.work = add_contact.prepare(payload)
                 else:

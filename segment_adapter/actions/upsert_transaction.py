@@ -10,7 +10,8 @@ What changes (the hosted defects this fixes):
 * Batching (D3): contacts are resolved once per directory and identity through a
   :class:`~segment_adapter.actions.ContactCache` (N concurrent events for one user cost one
   search), and all transactions for one directory go in as few ``transactions.create`` requests
-  as the SDK's chunk size allows.
+  as the SDK's chunk size allows. A contact created for N waiting events gets the contact
+  fields (names, language, embedded data) of the first of them.
 * Idempotency (D2): each transaction's key is derived from the event (see
   ``segment_adapter._keys``). After an ambiguous failure (the connection dropped after the
   request was sent), the contact's transactions are listed and one with the same mailing list,
@@ -93,13 +94,16 @@ class TransactionWork:
         return key
 
 
-def prepare(payload: Mapping[str, Any], *, key: str, now: dt.datetime) -> TransactionWork:
+def prepare(payload: Mapping[str, Any], *, key: str, default_date: dt.datetime) -> TransactionWork:
     """Turn a checked payload into a transaction to record.
 
     Args:
         payload: The checked payload (``check_payload``).
         key: The transaction key (deterministic, from the event and subscription).
-        now: The date used when the payload has no ``transactionDate`` (as the hosted action).
+        default_date: The date used when the payload has no ``transactionDate``. The hosted
+            action uses "now"; the destination passes the event's own time (``timestamp``,
+            else ``originalTimestamp``, ``receivedAt``, ``sentAt``, and only then the time the
+            batch started) so that a redelivery describes the same transaction.
 
     Raises:
         PayloadError: a date that does not parse or bad data.
@@ -107,7 +111,7 @@ def prepare(payload: Mapping[str, Any], *, key: str, now: dt.datetime) -> Transa
             over 1,024 characters).
     """
     date = payload.get("transactionDate")
-    when = parse_transaction_date(date) if date is not None else now
+    when = parse_transaction_date(date) if date is not None else default_date
     data = flat_map("transactionData", payload.get("transactionData", {}))
     contact_fields: dict[str, Any] = {
         argument: payload[name] for name, argument in _CREATE_ARGUMENTS.items() if name in payload

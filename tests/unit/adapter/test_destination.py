@@ -675,3 +675,17 @@ def test_repr_does_not_show_the_token(client: QualtricsClient) -> None:
 
 def test_api_base_is_iad1() -> None:
     assert API.startswith("https://iad1.qualtrics.com")
+
+
+async def test_without_a_timestamp_the_events_own_time_is_the_date(
+    client: QualtricsClient,
+) -> None:
+    destination = QualtricsDestination(client, [upsert(contactId="CID_1")])
+    event = track()
+    del event["timestamp"]
+    event["receivedAt"] = "2024-05-02T08:30:00+00:00"
+    with aioresponses() as m:
+        m.post(TRANSACTIONS, callback=create_all)
+        result = await destination.send(event)
+    assert next(iter(sent(m)[0][2].values()))["transactionDate"] == "2024-05-02 08:30:00"
+    assert result.status == "delivered"
