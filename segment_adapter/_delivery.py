@@ -185,7 +185,7 @@ class Dispatcher:
                     del self._inflight[job.delivery_key]
         out: list[EventResult] = []
         for result, event, event_slots in zip(results, events, slots, strict=True):
-            if result is not None or event is None:
+            if event is None:  # unreadable: its result was made when it was read
                 assert result is not None
                 out.append(result)
                 continue
