@@ -21,7 +21,7 @@ import attrs
 from yarl import URL
 
 from ._auth import Auth
-from ._envelope import Decoded, decode_response
+from ._envelope import Decoded, Meta, decode_response
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -171,6 +171,10 @@ class Transport:
                 trace_configs=self._trace_configs or None,
                 headers={"User-Agent": self._user_agent},
             )
+            # aiohttp silently re-sends an idempotent request once when a pooled connection turns
+            # out closed; our retry loop owns re-sends (and counts them), so switch that off.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         return self._session
 
     def _get_semaphore(self) -> asyncio.Semaphore | None:
@@ -253,6 +257,7 @@ class Transport:
         started = loop.time()
         retries = 0
         replayed_auth = False
+        maybe_applied = False  # an earlier attempt may have reached the server
         while True:
             try:
                 raw = await self._attempt(
@@ -262,6 +267,7 @@ class Transport:
                 if failed.retryable and (idempotent or not failed.error.ambiguous):
                     delay = self._retry_delay(retries, None, timeout=failed.timeout)
                     if delay is not None:
+                        maybe_applied = maybe_applied or failed.error.ambiguous
                         await self._sleep(delay)
                         retries += 1
                         continue
@@ -271,6 +277,12 @@ class Transport:
             try:
                 decoded = self._decode(method, url, raw, require_json)
             except APIStatusError as err:
+                if err.status == 404 and method == "DELETE" and maybe_applied:
+                    # The first attempt deleted it and its answer was lost: the caller's goal holds.
+                    logger.debug("%s %s: 404 on a retry after a lost answer; deleted", method, url)
+                    decoded = Decoded(status=204, result=None, meta=Meta(), body=None)
+                    raw = _Raw(204, {}, b"", raw.auth_headers)
+                    break
                 if (
                     isinstance(err, AuthenticationError)
                     and authenticate
@@ -291,17 +303,18 @@ class Transport:
             except ResponseValidationError as err:
                 err.retries_taken = retries
                 raise
-            if self.retry_budget is not None:
-                self.retry_budget.record_success()
-            self._handle_notice(decoded.meta.notice)
-            info = ResponseInfo(
-                status=raw.status,
-                request_id=decoded.meta.request_id,
-                notice=decoded.meta.notice,
-                retries_taken=retries,
-                elapsed=loop.time() - started,
-            )
-            return APIResponse(info=info, result=decoded.result, body=decoded.body, url=url)
+            break
+        if self.retry_budget is not None:
+            self.retry_budget.record_success()
+        self._handle_notice(decoded.meta.notice)
+        info = ResponseInfo(
+            status=raw.status,
+            request_id=decoded.meta.request_id,
+            notice=decoded.meta.notice,
+            retries_taken=retries,
+            elapsed=loop.time() - started,
+        )
+        return APIResponse(info=info, result=decoded.result, body=decoded.body, url=url)
 
     def _retry_delay(
         self, retries: int, retry_after: float | None, *, timeout: bool

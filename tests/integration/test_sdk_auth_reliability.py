@@ -171,15 +171,6 @@ async def test_dropped_connections_before_processing_a_get_are_retried(
     assert faults == ["drop_before"] * 3 + [None]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=NotFoundError,
-    reason=(
-        "SDK bug: a DELETE whose answer is lost (connection dropped after the server deleted) is "
-        "re-sent (by aiohttp's own idempotent-retry and the SDK's retries); the re-send gets 404 "
-        "and the caller sees NotFoundError (ambiguous=False) for a delete that succeeded"
-    ),
-)
 async def test_delete_whose_answer_was_lost_is_not_reported_as_not_found(
     fake: FakeQualtrics, client: QualtricsClient
 ) -> None:
