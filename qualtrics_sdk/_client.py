@@ -157,6 +157,11 @@ class QualtricsClient:
         return str(self._transport.origin)
 
     @property
+    def timeout(self) -> float:
+        """Seconds allowed per attempt."""
+        return self._transport.timeout
+
+    @property
     def auth(self) -> Auth:
         """The credential in use (its ``repr`` never shows the secret)."""
         return self._transport.auth

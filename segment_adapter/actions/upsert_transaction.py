@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -34,6 +35,7 @@ from typing import Any, Final
 import attrs
 
 from qualtrics_sdk import (
+    APITimeoutError,
     ContactTransaction,
     NotFoundError,
     QualtricsClient,
@@ -186,7 +188,9 @@ class TransactionDelivery:
         self._limiter = limiter
         self._max_per_request = max_per_request
         self._max_suspects = max_suspects
-        self._suspects: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # (directory, key) -> monotonic time before which a check cannot be trusted: a write that
+        # timed out may still be in progress at Qualtrics, so listing too early finds nothing.
+        self._suspects: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     async def deliver(self, works: Sequence[TransactionWork]) -> list[Outcome]:
         """Deliver every work item; returns one outcome per item, in order. Never raises."""
@@ -247,6 +251,18 @@ class TransactionDelivery:
             key: item for key, item in transactions.items() if (directory_id, key) in self._suspects
         }
         fresh = {key: item for key, item in transactions.items() if key not in suspects}
+        now = time.monotonic()
+        for key, item in list(suspects.items()):
+            not_before = self._suspects[(directory_id, key)]
+            if not_before > now:
+                del suspects[key]
+                outcomes[key] = Outcome.failed(
+                    "an earlier send of this transaction timed out and may still be in progress "
+                    "at Qualtrics; it is checked (not re-sent) once that has had time to settle",
+                    retryable=True,
+                    retry_after=not_before - now,
+                    contact_id=item.contact_id,
+                )
         if suspects:
             # An earlier send of these may have gone through: check before sending again.
             matched, absent = await self._reconcile(directory_id, suspects, set())
@@ -318,6 +334,21 @@ class TransactionDelivery:
                     contact_id=item.contact_id,
                 )
             return outcomes
+        if isinstance(cause, APITimeoutError):
+            # The write may still land after we give up waiting: checking now would find nothing
+            # and re-sending would duplicate it. Fail retryably; a redelivery checks first.
+            settle = 2 * self._client.timeout
+            self._remember(directory_id, failed, not_before=time.monotonic() + settle)
+            for key, item in failed.items():
+                outcomes[key] = Outcome.failed(
+                    f"the transaction request timed out ({cause}); it may still be written, so it "
+                    "is not re-sent now: a redelivery checks for it first",
+                    retryable=True,
+                    retry_after=settle,
+                    contact_id=item.contact_id,
+                )
+            outcomes.update(await self._send(directory_id, unsent, final=True))
+            return outcomes
         self._remember(directory_id, failed)
         if final:
             for key, item in {**failed, **unsent}.items():
@@ -334,9 +365,15 @@ class TransactionDelivery:
         outcomes.update(await self._send(directory_id, {**absent, **unsent}, final=True))
         return outcomes
 
-    def _remember(self, directory_id: str, transactions: Mapping[str, TransactionCreate]) -> None:
+    def _remember(
+        self,
+        directory_id: str,
+        transactions: Mapping[str, TransactionCreate],
+        *,
+        not_before: float = 0.0,
+    ) -> None:
         for key in transactions:
-            self._suspects[(directory_id, key)] = None
+            self._suspects[(directory_id, key)] = not_before
             self._suspects.move_to_end((directory_id, key))
         while len(self._suspects) > self._max_suspects:
             self._suspects.popitem(last=False)
