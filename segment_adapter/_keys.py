@@ -37,11 +37,11 @@ def delivery_source(message_id: str | None, raw: Mapping[str, Any]) -> str:
     canonical = json.dumps(
         raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
-    return "content:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return "content:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def transaction_key(subscription_key: str, source: str) -> str:
     """The Qualtrics transaction key for one delivery of one subscription (see module docs)."""
-    material = f"{_NAMESPACE}\n{subscription_key}\n{source}".encode()
+    material = f"{_NAMESPACE}\n{subscription_key}\n{source}".encode("utf-8", "surrogatepass")
     digest = hashlib.sha256(material).digest()
     return base64.b32encode(digest).decode("ascii").lower()[:KEY_LENGTH]

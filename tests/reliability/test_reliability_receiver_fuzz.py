@@ -126,16 +126,6 @@ async def test_fuzzed_bodies_get_only_400_401_413(receiver: str) -> None:
     assert growth_mb < 64, figures
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known defect (reported): segment_adapter._keys.delivery_source encodes the event with "
-        "plain UTF-8, so a lone surrogate (JSON '\\ud800', without messageId) raises "
-        "UnicodeEncodeError out of send_batch and the receiver answers 503 for the whole batch "
-        "(Segment retries a poison event forever). Fix: .encode('utf-8', 'surrogatepass') in "
-        "_keys.py, or reject lone surrogates in events.py with EventValidationError"
-    ),
-)
 async def test_a_lone_surrogate_is_a_400_not_a_503(receiver: str) -> None:
     body = b'{"type":"identify","userId":"\\ud800"}'
     async with (
