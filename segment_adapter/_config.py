@@ -274,6 +274,7 @@ _SETTINGS_KEYS: Final = (
     "ledgerPath",
     "rateLimit",
     "maxConcurrency",
+    "sharedSecret",
 )
 _SUBSCRIPTION_KEYS: Final = ("action", "subscribe", "mapping", "useDefaultMappings", "name")
 
@@ -288,6 +289,8 @@ class DestinationSettings:
     ledger_path: str | None = None
     rate_limit: float | None = None
     max_concurrency: int | None = None
+    #: Segment's webhook shared secret, used by the receiver (``qualtrics-segment serve``).
+    shared_secret: str | None = attrs.field(default=None, repr=False)
 
 
 def _unknown(
@@ -342,6 +345,7 @@ def _settings(raw: Any, base_dir: Path | None) -> DestinationSettings:
         ledger_path=ledger_path,
         rate_limit=_positive(raw, "rateLimit", integer=False),
         max_concurrency=_positive(raw, "maxConcurrency", integer=True),
+        shared_secret=_text(raw, "sharedSecret", "settings"),
     )
 
 

@@ -30,14 +30,13 @@ from qualtrics_sdk import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
-    QualtricsClient,
     QualtricsError,
 )
 from qualtrics_sdk._transport import Hook
 
 from . import service
 from ._replay import Outcome, SourceError, SourceItem, deliver, read_source, summarize
-from .destination import DEFAULT_CONCURRENCY, QualtricsDestination
+from .destination import QualtricsDestination
 from .errors import ConfigError
 
 __all__ = ["main"]
@@ -145,22 +144,25 @@ def load_config(path: str) -> dict[str, Any]:
 
 
 def _destination_config(config: dict[str, Any], concurrency: int | None) -> dict[str, Any]:
-    """The config as ``from_config`` takes it: without the receiver's ``sharedSecret``."""
+    """The config with ``--concurrency`` applied to ``settings.maxConcurrency``."""
     settings = config.get("settings")
-    if not isinstance(settings, dict):
+    if concurrency is None or not isinstance(settings, dict):
         return config
-    settings = {key: value for key, value in settings.items() if key != "sharedSecret"}
-    if concurrency is not None:
-        settings["maxConcurrency"] = concurrency
-    return {**config, "settings": settings}
+    return {**config, "settings": {**settings, "maxConcurrency": concurrency}}
 
 
 def build_destination(
-    config: dict[str, Any], *, concurrency: int | None = None
+    config: dict[str, Any],
+    *,
+    concurrency: int | None = None,
+    on_request: Sequence[Hook] = (),
 ) -> QualtricsDestination:
     """Build the destination, turning config problems into a :class:`UsageError`."""
+    options = {"on_request": list(on_request)} if on_request else None
     try:
-        return QualtricsDestination.from_config(_destination_config(config, concurrency))
+        return QualtricsDestination.from_config(
+            _destination_config(config, concurrency), client_options=options
+        )
     except ConfigError as exc:
         raise UsageError(_config_problem(exc)) from None
     except (QualtricsError, ValueError) as exc:
@@ -179,29 +181,10 @@ async def open_destination(
     Raises:
         UsageError: the config is invalid (nothing has been sent).
     """
-    configured = build_destination(config, concurrency=concurrency)
-    async with configured:
-        if not on_request:
-            yield configured
-            return
-        settings = _destination_config(config, concurrency).get("settings") or {}
-        limit = settings.get("maxConcurrency")
-        client = QualtricsClient(
-            auth=configured.client.auth,
-            base_url=configured.client.base_url,
-            rate_limit=settings.get("rateLimit"),
-            on_request=list(on_request),
-            **({"max_concurrency": limit} if limit else {}),
-        )
-        destination = QualtricsDestination(
-            client,
-            configured.subscriptions,
-            ledger=configured.ledger,
-            concurrency=limit or DEFAULT_CONCURRENCY,
-            owns_client=True,
-        )
-        async with destination:
-            yield destination
+    async with build_destination(
+        config, concurrency=concurrency, on_request=on_request
+    ) as destination:
+        yield destination
 
 
 def read_events_arg(name: str) -> list[SourceItem]:

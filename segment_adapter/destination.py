@@ -130,6 +130,7 @@ class QualtricsDestination:
         source: str | os.PathLike[str] | Mapping[str, Any],
         *,
         ledger: DeliveryLedger | None = None,
+        client_options: Mapping[str, Any] | None = None,
     ) -> QualtricsDestination:
         """Build a destination (and its own client) from a JSON configuration.
 
@@ -139,6 +140,8 @@ class QualtricsDestination:
         Args:
             source: A path to a JSON file, or the configuration as a dict.
             ledger: A ledger to use instead of ``settings.ledgerPath`` (not closed by us).
+            client_options: Extra keyword arguments for the ``QualtricsClient`` it creates, such
+                as ``on_request=[hook]`` or ``timeout=``; settings from the file win on conflict.
 
         Raises:
             ConfigError: unreadable or invalid JSON, unknown keys, wrong types, invalid
@@ -147,7 +150,7 @@ class QualtricsDestination:
         """
         settings, subscriptions = read_config(source)
         compile_routes(subscriptions)  # fail on the subscriptions before creating anything
-        client = _client(settings)  # opens nothing until its first request
+        client = _client(settings, client_options or {})  # opens nothing until first request
         owned_ledger: DeliveryLedger | None = None
         if ledger is None and settings.ledger_path is not None:
             try:
@@ -237,8 +240,8 @@ class QualtricsDestination:
         )
 
 
-def _client(settings: DestinationSettings) -> QualtricsClient:
-    limits: dict[str, Any] = {"rate_limit": settings.rate_limit}
+def _client(settings: DestinationSettings, options: Mapping[str, Any]) -> QualtricsClient:
+    limits: dict[str, Any] = {**options, "rate_limit": settings.rate_limit}
     if settings.max_concurrency is not None:
         limits["max_concurrency"] = settings.max_concurrency
     # baseUrl, when given, replaces the datacenter (the SDK refuses both at once).

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from _destination_helpers import TOKEN, make_client
+from aioresponses import aioresponses
 
-from qualtrics_sdk import QualtricsClient
+from qualtrics_sdk import QualtricsClient, RequestEvent
 from segment_adapter import (
     ConfigError,
     MemoryLedger,
@@ -217,6 +218,20 @@ def test_from_config_without_any_token_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as caught:
         QualtricsDestination.from_config(raw)
     assert caught.value.field == "settings"
+
+
+async def test_client_options_reach_the_client_it_builds() -> None:
+    seen: list[RequestEvent] = []
+    raw = config(sharedSecret="webhook-secret-123")  # the receiver's key is part of the schema
+    async with QualtricsDestination.from_config(
+        raw, client_options={"on_request": [seen.append], "timeout": 7.5}
+    ) as destination:
+        assert destination.client.timeout == 7.5
+        with aioresponses() as mocked:
+            mocked.get("https://iad1.qualtrics.com/API/v3/whoami", payload={"result": {}})
+            await destination.client.whoami()
+    assert [event.url for event in seen] == ["https://iad1.qualtrics.com/API/v3/whoami"]
+    assert "webhook-secret-123" not in repr(destination)
 
 
 async def test_ledger_path_opens_an_sqlite_ledger_next_to_the_file(tmp_path: Path) -> None:
