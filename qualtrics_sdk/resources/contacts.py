@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
-import attrs
-
-from .._convert import structure, unstructure
-from .._embedded import validate_flat_map
+from .._convert import structure
 from .._errors import (
     AmbiguousContactError,
     BadRequestError,
@@ -32,87 +29,13 @@ from ..models.contact_filters import (
 )
 from ..models.contacts import Contact, ContactTransaction, CreatedContact, UpsertResult
 from ._base import Resource, id_segment
+from ._contact_fields import check_text, contact_body
+from ._list_params import check_page_size
 
 __all__ = ["ContactsResource"]
 
 #: Qualtrics' default search page size, used to recognize a 400 caused by the search depth.
 _DEFAULT_SEARCH_PAGE_SIZE = 100
-
-
-@attrs.frozen(kw_only=True)
-class _ContactWrite:
-    """Body of contact create / update (``CreateDirectoryContactRequest``); ``None`` omitted."""
-
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    ext_ref: str | None = None
-    language: str | None = None
-    unsubscribed: bool | None = None
-    embedded_data: dict[str, Any] | None = None
-
-
-def _check_text(field: str, value: object) -> None:
-    if value is not None and not isinstance(value, str):
-        raise ValidationError(
-            f"{field} must be a string, got {type(value).__name__} (convert it with str(); a "
-            "phone number as an int would lose its leading '+' or zeros)",
-            field=field,
-        )
-
-
-def _contact_body(
-    *,
-    first_name: str | None,
-    last_name: str | None,
-    email: str | None,
-    phone: str | None,
-    ext_ref: str | None,
-    language: str | None,
-    unsubscribed: bool | None,
-    embedded_data: Mapping[str, Any] | None,
-    json_encode_nested: bool,
-) -> dict[str, Any]:
-    """Validate contact fields and render the camelCase wire body of the ones given."""
-    texts = {
-        "first_name": first_name,
-        "last_name": last_name,
-        "email": email,
-        "phone": phone,
-        "ext_ref": ext_ref,
-        "language": language,
-    }
-    for field, value in texts.items():
-        _check_text(field, value)
-    if unsubscribed is not None and not isinstance(unsubscribed, bool):
-        raise ValidationError(
-            f"unsubscribed must be True or False, got {unsubscribed!r}", field="unsubscribed"
-        )
-    embedded = validate_flat_map(
-        "embedded_data", embedded_data, json_encode_nested=json_encode_nested
-    )
-    body = _ContactWrite(
-        first_name=first_name,
-        last_name=last_name,
-        email=email,
-        phone=phone,
-        ext_ref=ext_ref,
-        language=language,
-        unsubscribed=unsubscribed,
-        embedded_data=dict(embedded) if embedded is not None else None,
-    )
-    rendered: dict[str, Any] = unstructure(body)
-    return rendered
-
-
-def _check_page_size(page_size: int | None) -> None:
-    if page_size is None:
-        return
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-        raise ValidationError(
-            f"page_size must be a positive integer or None, got {page_size!r}", field="page_size"
-        )
 
 
 class _ContactSearchPaginator(AsyncPaginator[Contact]):
@@ -210,7 +133,7 @@ class ContactsResource(Resource):
             APIError: for API failures; ``ambiguous=True`` when the contact may have been created
                 although no answer arrived.
         """
-        body = _contact_body(
+        body = contact_body(
             first_name=first_name,
             last_name=last_name,
             email=email,
@@ -286,7 +209,7 @@ class ContactsResource(Resource):
                 anything is sent.
             NotFoundError: when the contact does not exist.
         """
-        body = _contact_body(
+        body = contact_body(
             first_name=first_name,
             last_name=last_name,
             email=email,
@@ -340,7 +263,7 @@ class ContactsResource(Resource):
         Raises:
             ValidationError: for a malformed id or page size (immediately).
         """
-        _check_page_size(page_size)
+        check_page_size(page_size)
         return self._paginate(
             self._contacts_path(directory_id),
             Contact,
@@ -380,7 +303,7 @@ class ContactsResource(Resource):
                 request).
             SearchDepthExceededError: while iterating, at Qualtrics' 10,000-result depth.
         """
-        _check_page_size(page_size)
+        check_page_size(page_size)
         request = PageRequest(
             method="POST",
             target=f"{self._contacts_path(directory_id)}/search",
@@ -412,7 +335,7 @@ class ContactsResource(Resource):
         Raises:
             ValidationError: for a malformed id or page size (immediately).
         """
-        _check_page_size(page_size)
+        check_page_size(page_size)
         return self._paginate(
             f"{self._contact_path(directory_id, contact_id)}/transactions",
             ContactTransaction,
@@ -481,14 +404,14 @@ class ContactsResource(Resource):
             )
         criteria: list[ContactCriterion] = []
         for field, name, value in given:
-            _check_text(name, value)
+            check_text(name, value)
             if not value.strip():
                 raise ValidationError(
                     f"{name} is blank; pass None to leave it out of the identity", field=name
                 )
             criteria.append(field.eq(value))
         search_filter = criteria[0] if len(criteria) == 1 else ContactFilter.all_of(*criteria)
-        create_body = _contact_body(
+        create_body = contact_body(
             first_name=first_name,
             last_name=last_name,
             email=email,
@@ -499,7 +422,7 @@ class ContactsResource(Resource):
             embedded_data=embedded_data,
             json_encode_nested=json_encode_nested,
         )
-        update_body = _contact_body(
+        update_body = contact_body(
             first_name=first_name,
             last_name=last_name,
             email=None,

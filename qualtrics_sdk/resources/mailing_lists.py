@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._embedded import validate_flat_map
 from .._errors import ValidationError
 from .._pagination import AsyncPaginator
 from ..models._base import parse_result
@@ -17,6 +16,7 @@ from ..models.mailing_lists import (
     MailingListContact,
 )
 from ._base import Resource, id_segment
+from ._contact_fields import contact_body
 from ._list_params import check_page_size, format_since
 
 if TYPE_CHECKING:
@@ -253,7 +253,7 @@ class MailingListContactsResource(Resource):
             APIError: when the call fails; not retried once it may have reached Qualtrics
                 (``ambiguous=True``).
         """
-        body = _contact_body(
+        body = contact_body(
             first_name=first_name,
             last_name=last_name,
             email=email,
@@ -312,7 +312,7 @@ class MailingListContactsResource(Resource):
             ValidationError: when no field is given, or for bad ids or embedded data.
             APIError: when the call fails.
         """
-        body = _contact_body(
+        body = contact_body(
             first_name=first_name,
             last_name=last_name,
             email=email,
@@ -410,53 +410,3 @@ def _contact_path(directory_id: str, mailing_list_id: str, contact_id: str) -> s
         f"{_list_path(directory_id, mailing_list_id)}/contacts/"
         f"{id_segment('contact_id', contact_id)}"
     )
-
-
-def _contact_body(
-    *,
-    first_name: str | None,
-    last_name: str | None,
-    email: str | None,
-    phone: str | None,
-    ext_ref: str | None,
-    language: str | None,
-    unsubscribed: bool | None,
-    embedded_data: Mapping[str, Any] | None,
-    private_embedded_data: Mapping[str, Any] | None,
-    json_encode_nested: bool,
-) -> dict[str, Any]:
-    """The wire body of a mailing-list contact create/update: given fields only, camelCase."""
-    if unsubscribed is not None and not isinstance(unsubscribed, bool):
-        raise ValidationError(
-            f"unsubscribed must be True or False, got {unsubscribed!r}", field="unsubscribed"
-        )
-    text_fields = {
-        "firstName": ("first_name", first_name),
-        "lastName": ("last_name", last_name),
-        "email": ("email", email),
-        "phone": ("phone", phone),
-        "extRef": ("ext_ref", ext_ref),
-        "language": ("language", language),
-    }
-    body: dict[str, Any] = {}
-    for wire, (field, value) in text_fields.items():
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise ValidationError(
-                f"{field} must be a string, got {type(value).__name__}", field=field
-            )
-        body[wire] = value
-    if unsubscribed is not None:
-        body["unsubscribed"] = unsubscribed
-    embedded = validate_flat_map(
-        "embedded_data", embedded_data, json_encode_nested=json_encode_nested
-    )
-    if embedded is not None:
-        body["embeddedData"] = embedded
-    private = validate_flat_map(
-        "private_embedded_data", private_embedded_data, json_encode_nested=json_encode_nested
-    )
-    if private is not None:
-        body["privateEmbeddedData"] = private
-    return body
