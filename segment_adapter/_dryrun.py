@@ -5,13 +5,20 @@ fake Qualtrics, seeded with the directories, mailing lists and workflow URLs the
 literally (and no contacts, so every contact lookup misses). Every request leaving the client is
 checked to go to the fake; the ones the fake received are then printed with the real host in
 place of the fake's, tokens redacted.
+
+The delivery ledger (``settings.ledgerPath``) is consulted but never written: the run uses a
+copy of it, so events already delivered show as duplicates and a later real replay is not
+misled into skipping events that only the dry run "delivered".
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import sqlite3
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -86,6 +93,26 @@ def _describe(request: Any, origin: str, originals: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _copy_ledger(settings: dict[str, Any], directory: str) -> dict[str, Any]:
+    """``settings`` with ``ledgerPath`` pointing at a copy of the ledger (or dropped if none)."""
+    original = settings.get("ledgerPath")
+    rest = {key: value for key, value in settings.items() if key != "ledgerPath"}
+    if not isinstance(original, str) or original == ":memory:" or not Path(original).is_file():
+        return rest
+    copy_path = str(Path(directory) / "ledger.sqlite3")
+    # SQLite's backup API reads a consistent snapshot even while a receiver is writing.
+    source = sqlite3.connect(Path(original).resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        target = sqlite3.connect(copy_path)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    return {**rest, "ledgerPath": copy_path}
+
+
 async def run_dry(
     config: dict[str, Any],
     items: Sequence[SourceItem],
@@ -94,15 +121,27 @@ async def run_dry(
     on_progress: ProgressCallback | None = None,
 ) -> tuple[list[Outcome], list[str]]:
     """Deliver ``items`` against a fake; returns the outcomes and the requests, formatted."""
+    origin = _real_origin(config)
+    config = copy.deepcopy(config)
+    with tempfile.TemporaryDirectory(prefix="qualtrics-segment-dry-run-") as scratch:
+        settings = _copy_ledger(config.get("settings") or {}, scratch)
+        return await _run_against_fake(config, settings, items, origin, batch_size, on_progress)
+
+
+async def _run_against_fake(
+    config: dict[str, Any],
+    settings: dict[str, Any],
+    items: Sequence[SourceItem],
+    origin: str,
+    batch_size: int,
+    on_progress: ProgressCallback | None,
+) -> tuple[list[Outcome], list[str]]:
     from qualtrics_sdk.testing import FakeQualtrics
 
     from .cli import open_destination
 
-    origin = _real_origin(config)
-    config = copy.deepcopy(config)
     async with FakeQualtrics(seed=0) as fake:
         originals = _seed(fake, config)
-        settings = config.get("settings") or {}
         dropped = ("datacenter", "sharedSecret")  # the fake's baseUrl replaces the datacenter
         config["settings"] = {
             **{key: value for key, value in settings.items() if key not in dropped},

@@ -99,9 +99,14 @@ def read_source(data: bytes) -> list[SourceItem]:
             payload = json_parse(stripped)
         except (ValueError, RecursionError):
             payload = None  # several objects: JSON Lines
-        if isinstance(payload, dict):
-            # A batch envelope, or one event (possibly pretty-printed over several lines).
-            return _from_document(payload, "item" if "batch" in payload else "line")
+        if isinstance(payload, dict) and "batch" in payload:
+            return _from_document(payload, "item")
+        lines = text.splitlines()
+        if isinstance(payload, dict) and sum(1 for line in lines if line.strip()) > 1:
+            # One event pretty-printed over several lines: it is "line N", N where it starts.
+            first = next(number for number, line in enumerate(lines, 1) if line.strip())
+            [item] = _from_document(payload, "line")
+            return [attrs.evolve(item, label=f"line {first}", line=first)]
     return _from_lines(text)
 
 

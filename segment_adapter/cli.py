@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
 import time
@@ -45,6 +46,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 SHARED_SECRET_ENV = "SEGMENT_SHARED_SECRET"
+TOKEN_ENV = "QUALTRICS_API_TOKEN"
 
 
 class UsageError(Exception):
@@ -117,7 +119,12 @@ def _config_problem(exc: ConfigError) -> str:
     if exc.field:
         where.append(f"field {exc.field!r}")
     prefix = f"config error ({', '.join(where)})" if where else "config error"
-    return f"{prefix}: {exc}"
+    message = str(exc)
+    # The message often repeats the subscription ("subscription ids: ..."); the prefix says it.
+    repeated = f"subscription {exc.subscription}: "
+    if exc.subscription is not None and message.startswith(repeated):
+        message = message[len(repeated) :]
+    return f"{prefix}: {message}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,7 +147,34 @@ def load_config(path: str) -> dict[str, Any]:
         raise UsageError(f"config {path} is not valid JSON: {exc}") from None
     if not isinstance(config, dict):
         raise UsageError(f"config {path} must be a JSON object with settings and subscriptions")
-    return config
+    return _ledger_relative_to(config, Path(path).parent)
+
+
+def _ledger_relative_to(config: dict[str, Any], directory: Path) -> dict[str, Any]:
+    """Resolve a relative ``settings.ledgerPath`` against the config file's directory.
+
+    That is what ``QualtricsDestination.from_config(path)`` does, so the command and the library
+    share one ledger whatever the working directory.
+    """
+    settings = config.get("settings")
+    if not isinstance(settings, dict):
+        return config
+    ledger = settings.get("ledgerPath")
+    if not isinstance(ledger, str) or not ledger or ledger == ":memory:":
+        return config
+    if Path(ledger).is_absolute():
+        return config
+    return {**config, "settings": {**settings, "ledgerPath": str(directory / ledger)}}
+
+
+def _require_token(config: dict[str, Any]) -> None:
+    settings = config.get("settings")
+    token = settings.get("apiToken") if isinstance(settings, dict) else None
+    if not token and not os.environ.get(TOKEN_ENV):
+        raise UsageError(
+            "config error (field 'settings.apiToken'): no Qualtrics API token; set "
+            f"settings.apiToken in the config or the {TOKEN_ENV} environment variable"
+        )
 
 
 def _destination_config(config: dict[str, Any], concurrency: int | None) -> dict[str, Any]:
@@ -158,15 +192,18 @@ def build_destination(
     on_request: Sequence[Hook] = (),
 ) -> QualtricsDestination:
     """Build the destination, turning config problems into a :class:`UsageError`."""
+    if isinstance(config.get("settings"), dict):
+        _require_token(config)
     options = {"on_request": list(on_request)} if on_request else None
     try:
-        return QualtricsDestination.from_config(
+        destination = QualtricsDestination.from_config(
             _destination_config(config, concurrency), client_options=options
         )
     except ConfigError as exc:
         raise UsageError(_config_problem(exc)) from None
     except (QualtricsError, ValueError) as exc:
         raise UsageError(f"config error: {exc}") from None
+    return destination
 
 
 @contextlib.asynccontextmanager
@@ -281,7 +318,13 @@ async def _dry_run(args: argparse.Namespace) -> int:
     from ._dryrun import run_dry  # imports the fake server only when asked for
 
     config = load_config(args.config)
-    build_destination(config)  # config errors first, exactly as a real run reports them
+    # Config errors first, exactly as a real run reports them. The ledger is left out: a dry
+    # run must not create or open the real one (run_dry works on a copy).
+    settings = config.get("settings")
+    if isinstance(settings, dict):
+        settings = {key: value for key, value in settings.items() if key != "ledgerPath"}
+    async with build_destination({**config, "settings": settings}):
+        pass
     items = read_events_arg(args.events)
     progress = Progress(len(items), sys.stderr)
     outcomes, requests = await run_dry(
@@ -350,6 +393,11 @@ async def _serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     secret = _shared_secret(config)
     destination = build_destination(config)
+    # Access lines and warnings on stderr. Neither the token nor the shared secret is ever logged:
+    # aiohttp's access line holds the request line, status, size, referer and user agent only.
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+    )
 
     def started(url: str) -> None:
         signed = (
@@ -415,11 +463,69 @@ def _positive_float(text: str) -> float:
 
 
 DRY_RUN_HELP = (
-    "print the Qualtrics requests that would be sent, without sending anything to Qualtrics: the "
-    "events run through the real destination against an in-process fake Qualtrics (seeded with the "
-    "directories, mailing lists and workflow URLs named in the config, and no contacts), and the "
-    "requests it received are printed with the real host, secrets redacted; ids in the bodies are "
-    "the fake's"
+    "print the Qualtrics requests that would be sent, secrets redacted, and send nothing to "
+    "Qualtrics: the events run through the real destination against an in-process fake Qualtrics "
+    "(seeded with the directories, mailing lists and workflow URLs named in the config, and no "
+    "contacts); requests are shown with the real host; ids in the bodies are the fake's; the "
+    "ledger (settings.ledgerPath) is read from a copy and never written"
+)
+
+EXIT_STATUS_HELP = """exit status:
+  0  every event was delivered, a duplicate of a delivered one, or skipped by subscription
+  1  an event failed or was invalid, or Qualtrics is unreachable or refuses the credentials
+  2  usage or config error (reported before anything is sent)"""
+
+CONFIG_HELP = "destination config JSON (settings and subscriptions)"
+
+REPLAY_EPILOG = f"""input formats (EVENTS):
+  JSON Lines (one event per line; blank lines ignored), a JSON array of events, one event,
+  or an HTTP API batch envelope {{"batch": [...], "context": {{...}}}}; - reads stdin.
+  Invalid events are reported as "line N: invalid: reason" (or "item N" for arrays and
+  envelopes) and never stop the rest.
+
+progress:
+  a progress bar on stderr when it is a terminal, "processed N/M events" lines otherwise;
+  failed and invalid events are printed on stdout, then a summary.
+
+report file (--report FILE), JSON:
+  {{"summary": {{"events", "delivered", "skipped", "failed", "invalid", "duplicates",
+               "retryable", "apiCalls", "elapsedSeconds" (or "dryRun": true)}},
+   "events": [{{"source": "line 3" | "item 3", "line": 3 | null, "messageId",
+               "status": "delivered" | "skipped" | "failed" | "invalid",
+               "duplicate", "retryable", "message",
+               "result": the destination's per-subscription results (null when invalid)}}]}}
+
+environment:
+  {TOKEN_ENV} is used when the config has no settings.apiToken.
+
+{EXIT_STATUS_HELP}"""
+
+SERVE_EPILOG = f"""endpoints:
+  POST /  (also /segment)  one Segment event or a JSON array of events
+  GET  /healthz            200 while the process is up
+  GET  /readyz             200 when Qualtrics accepts the credentials (cached 5 s), else 503
+
+answers: 200 delivered/duplicate/skipped; 503 (+ Retry-After) when a retry can help;
+400 malformed JSON or invalid event; 207 batch partly failed for good; 401 bad or missing
+X-Signature (when a secret is set); 413 body too large; 415 form-encoded bodies.
+
+environment:
+  {SHARED_SECRET_ENV}  the shared secret set in Segment (wins over settings.sharedSecret);
+                         without one, unsigned deliveries are accepted
+  {TOKEN_ENV}    used when the config has no settings.apiToken
+
+Stop with SIGTERM or Ctrl-C: requests in flight finish first. Exit status 0 after a clean
+stop, 2 for usage/config errors or when the address cannot be bound."""
+
+CHECK_EPILOG = f"""Validates settings, subscriptions (FQL), mappings and the datacenter, then calls
+Qualtrics whoami with the token.
+
+{EXIT_STATUS_HELP}"""
+
+DEMO_DESCRIPTION = (
+    "Start an embedded fake Qualtrics on 127.0.0.1, replay a few hundred bundled Segment "
+    "events (identify and track, with redeliveries and a few invalid events) through the real "
+    "destination, and print what reached Qualtrics. Needs no account or network; exits 0."
 )
 
 
@@ -428,43 +534,62 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="qualtrics-segment",
         description="Deliver Segment identify/track events to Qualtrics XM Directory and workflows",
-        epilog="Exit status: 0 ok, 1 an event failed or Qualtrics unusable, 2 usage/config error.",
+        epilog=EXIT_STATUS_HELP
+        + "\n\nRun 'qualtrics-segment COMMAND --help' for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
 
-    demo = commands.add_parser(
-        "demo", help="replay bundled sample events against an embedded fake Qualtrics"
-    )
+    demo_help = "replay bundled sample events against an embedded fake Qualtrics"
+    demo = commands.add_parser("demo", help=demo_help, description=DEMO_DESCRIPTION)
     demo.add_argument(
         "--batch-size", type=_positive_int, default=100, help="events per batch (default 100)"
     )
 
-    replay = commands.add_parser("replay", help="deliver events from a file (or - for stdin)")
+    replay_help = "deliver events from a file (or - for stdin)"
+    replay = commands.add_parser(
+        "replay",
+        help=replay_help,
+        description="Deliver Segment events from a file (or stdin) to Qualtrics, in input order.",
+        epilog=REPLAY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     replay.add_argument(
         "events", metavar="EVENTS", help="JSON Lines, a JSON array or a batch envelope; - for stdin"
     )
-    replay.add_argument("--config", required=True, help="destination config JSON")
+    replay.add_argument("--config", required=True, help=CONFIG_HELP)
     replay.add_argument(
         "--concurrency",
         type=_positive_int,
         default=None,
-        help="Qualtrics requests in flight at once (default: the SDK's 64)",
+        metavar="N",
+        help="Qualtrics requests in flight at once (default: settings.maxConcurrency, else 64)",
     )
     replay.add_argument(
         "--batch-size",
         type=_positive_int,
         default=100,
+        metavar="N",
         help="events per batch; batches go in input order (default 100)",
     )
     replay.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
-    replay.add_argument("--report", metavar="FILE", help="write per-event results as JSON to FILE")
+    replay.add_argument(
+        "--report", metavar="FILE", help="write per-event results as JSON to FILE (shape below)"
+    )
 
     serve = commands.add_parser(
-        "serve", help="run the webhook receiver for Segment's Webhooks destinations"
+        "serve",
+        help="run the webhook receiver for Segment's Webhooks destinations",
+        description=(
+            "Receive deliveries from Segment's Webhooks (classic or Actions) destination and "
+            "deliver them to Qualtrics, answering only once they are delivered."
+        ),
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--config", required=True, help="destination config JSON")
+    serve.add_argument("--config", required=True, help=CONFIG_HELP)
     serve.add_argument(
         "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)"
     )
@@ -473,17 +598,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-body-bytes",
         type=_positive_int,
         default=service.DEFAULT_MAX_BODY_BYTES,
-        help="largest request body accepted (default 4 MiB)",
+        metavar="N",
+        help="largest request body accepted, else 413 (default 4 MiB)",
     )
     serve.add_argument(
         "--deadline",
         type=_positive_float,
         default=service.DEFAULT_DEADLINE,
-        help="seconds per delivery before answering 503 (default 4.5, under Segment's 5 s timeout)",
+        metavar="SECONDS",
+        help=(
+            "time from a request's arrival to its answer; past it the answer is 503 and delivery "
+            "goes on (default 4.5, under Segment's 5 s webhook timeout)"
+        ),
     )
 
-    check = commands.add_parser("check", help="validate a config and call Qualtrics whoami")
-    check.add_argument("--config", required=True, help="destination config JSON")
+    check = commands.add_parser(
+        "check",
+        help="validate a config and call Qualtrics whoami",
+        description="Check a destination config and the Qualtrics credentials; send no events.",
+        epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("--config", required=True, help=CONFIG_HELP)
     return parser
 
 

@@ -18,8 +18,39 @@ so Segment retries exactly what needs retrying (decisions.md 15):
 
 The JSON body always lists each event's status and message. ``GET /healthz`` says the process is
 up; ``GET /readyz`` says the config is valid and Qualtrics accepts the credentials (``whoami``,
-cached for a few seconds). :func:`serve` runs the app until SIGTERM/SIGINT and lets in-flight
-requests finish.
+cached for a few seconds, 503 when Qualtrics is unreachable, refuses the token or does not answer
+within 3 s). :func:`serve` runs the app until SIGTERM/SIGINT and lets in-flight requests finish.
+
+Requests
+    The body is read as JSON whatever the ``Content-Type`` says (Segment sends
+    ``application/json``; proxies and test tools sometimes send ``text/plain`` or nothing), except
+    form-encoded and multipart bodies, which are never Segment deliveries: 415. The signature is
+    checked over the raw bytes before anything is parsed.
+
+Deadline
+    ``deadline`` (default 4.5 s) runs from the request's arrival, body reading included: a body
+    not received in time gets 408 (Segment retries it), a delivery not finished in time gets 503.
+
+Batching
+    An array is delivered with one ``send_batch`` call, so transactions of a batch share requests
+    to Qualtrics. Single-event POSTs are delivered one by one, on purpose: gathering them into
+    micro-batches would add a waiting window to every request's 5 s budget and tie unrelated
+    requests' answers to one another. Turn on batching in Segment's Webhooks (Actions)
+    destination instead (up to 1,000 events per request; first-element signatures are accepted).
+
+Deployment
+    Put TLS in front (a reverse proxy or load balancer; Segment refuses self-signed certificates)
+    and keep the proxy's own request timeout above ``deadline`` and its body limit at least
+    ``max_body_bytes``. Forward ``X-Signature`` untouched and do not re-encode the body: the
+    signature covers the exact bytes Segment sent. Several processes may share one SQLite ledger
+    (``settings.ledgerPath``) only on the same host: SQLite's file locking is not reliable on
+    network file systems (NFS, SMB, most shared cloud volumes), so replicas on different hosts
+    sharing the file risk a corrupt ledger and duplicate transactions. What replicas share is the
+    config and Qualtrics (its rate limits count for all of them); what they do not share is the
+    in-memory state (readiness cache, deliveries in flight, and the default in-memory ledger).
+    For several hosts, give each replica its own ledger and route each Segment destination to one
+    replica, or plug in a shared ledger (any :class:`~segment_adapter.ledger.DeliveryLedger`,
+    e.g. backed by a database) through :func:`create_app`'s destination.
 """
 
 from __future__ import annotations
@@ -59,6 +90,9 @@ DEFAULT_DEADLINE: Final = 4.5
 """Seconds a delivery may take before we answer 503 (Segment gives up after 5 s)."""
 SIGNATURE_HEADER: Final = "X-Signature"
 READINESS_TTL: Final = 5.0
+READINESS_TIMEOUT: Final = 3.0
+SEGMENT_TIMEOUT: Final = 5.0
+_NOT_JSON_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
 _PATHS: Final = ("/", "/segment")
 
 _DESTINATION: Final = web.AppKey("destination", QualtricsDestination)
@@ -169,6 +203,13 @@ def create_app(
         raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
     if not deadline > 0:
         raise ValueError(f"deadline must be positive seconds, got {deadline}")
+    if deadline >= SEGMENT_TIMEOUT:
+        logger.warning(
+            "deadline %g s is not below Segment's %g s webhook timeout: Segment may give up "
+            "(and retry) before the receiver answers",
+            deadline,
+            SEGMENT_TIMEOUT,
+        )
     app = web.Application()
     app[_DESTINATION] = destination
     app[_STATE] = _ReceiverState(
@@ -229,8 +270,10 @@ async def _readyz(request: web.Request) -> web.Response:
     async with state.ready_lock:
         if time.monotonic() - state.checked_at >= state.readiness_ttl:
             try:
-                await state.readiness_check()
+                await asyncio.wait_for(state.readiness_check(), timeout=READINESS_TIMEOUT)
                 state.ready_error = None
+            except asyncio.TimeoutError:
+                state.ready_error = f"no answer within {READINESS_TIMEOUT:g} s"
             except Exception as exc:  # any failure means "not ready"; the reason is reported
                 state.ready_error = f"{type(exc).__name__}: {exc}"
             state.checked_at = time.monotonic()
@@ -258,7 +301,24 @@ async def _read_capped(request: web.Request, limit: int) -> bytes | None:
 
 async def _receive(request: web.Request) -> web.Response:
     state = request.app[_STATE]
-    body = await _read_capped(request, state.max_body_bytes)
+    arrived = time.monotonic()
+    if request.content_type in _NOT_JSON_TYPES:
+        return _problem(
+            415,
+            "unsupported_media_type",
+            f"{request.content_type} bodies are not Segment deliveries; send the event(s) as "
+            "JSON (Content-Type: application/json)",
+        )
+    try:
+        body = await asyncio.wait_for(
+            _read_capped(request, state.max_body_bytes), timeout=state.deadline
+        )
+    except asyncio.TimeoutError:
+        return _problem(
+            408,
+            "body_timeout",
+            f"the request body did not arrive within {state.deadline:g} s; retry",
+        )
     if body is None:
         return _problem(
             413,
@@ -287,11 +347,12 @@ async def _receive(request: web.Request) -> web.Response:
     except EventValidationError as exc:
         return _problem(400, "invalid_payload", str(exc), field=exc.field)
     is_batch = isinstance(payload, list) or (isinstance(payload, dict) and "batch" in payload)
-    return await _deliver(request.app, items, is_batch=is_batch)
+    remaining = state.deadline - (time.monotonic() - arrived)
+    return await _deliver(request.app, items, is_batch=is_batch, timeout=remaining)
 
 
 async def _deliver(
-    app: web.Application, items: Sequence[ParsedItem], *, is_batch: bool
+    app: web.Application, items: Sequence[ParsedItem], *, is_batch: bool, timeout: float
 ) -> web.Response:
     state = app[_STATE]
     events: list[Event] = [item.event for item in items if item.event is not None]
@@ -301,7 +362,7 @@ async def _deliver(
         state.background.add(task)
         task.add_done_callback(state.background.discard)
         try:
-            results = await asyncio.wait_for(asyncio.shield(task), timeout=state.deadline)
+            results = await asyncio.wait_for(asyncio.shield(task), timeout=max(timeout, 0.0))
         except asyncio.TimeoutError:
             logger.warning("delivery of %d event(s) exceeded %.1f s", len(events), state.deadline)
             return _timeout_answer(items, state.deadline)
