@@ -507,7 +507,8 @@ SERVE_EPILOG = f"""endpoints:
 
 answers: 200 delivered/duplicate/skipped; 503 (+ Retry-After) when a retry can help;
 400 malformed JSON or invalid event; 207 batch partly failed for good; 401 bad or missing
-X-Signature (when a secret is set); 413 body too large; 415 form-encoded bodies.
+X-Signature (when a secret is set); 408 body too slow; 413 body too large.
+Any Content-Type is read as JSON (curl -d works).
 
 environment:
   {SHARED_SECRET_ENV}  the shared secret set in Segment (wins over settings.sharedSecret);

@@ -22,10 +22,11 @@ cached for a few seconds, 503 when Qualtrics is unreachable, refuses the token o
 within 3 s). :func:`serve` runs the app until SIGTERM/SIGINT and lets in-flight requests finish.
 
 Requests
-    The body is read as JSON whatever the ``Content-Type`` says (Segment sends
-    ``application/json``; proxies and test tools sometimes send ``text/plain`` or nothing), except
-    form-encoded and multipart bodies, which are never Segment deliveries: 415. The signature is
-    checked over the raw bytes before anything is parsed.
+    The body is read as JSON whatever the ``Content-Type`` says: Segment sends
+    ``application/json``, but ``curl -d`` labels JSON as form-encoded and proxies sometimes drop
+    the header, and refusing those would only lose events (Segment does not retry a 4xx). A body
+    that is not JSON gets 400, naming the content type it was sent as. The signature is checked
+    over the raw bytes before anything is parsed.
 
 Deadline
     ``deadline`` (default 4.5 s) runs from the request's arrival, body reading included: a body
@@ -92,7 +93,6 @@ SIGNATURE_HEADER: Final = "X-Signature"
 READINESS_TTL: Final = 5.0
 READINESS_TIMEOUT: Final = 3.0
 SEGMENT_TIMEOUT: Final = 5.0
-_NOT_JSON_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
 _PATHS: Final = ("/", "/segment")
 
 _DESTINATION: Final = web.AppKey("destination", QualtricsDestination)
@@ -302,13 +302,6 @@ async def _read_capped(request: web.Request, limit: int) -> bytes | None:
 async def _receive(request: web.Request) -> web.Response:
     state = request.app[_STATE]
     arrived = time.monotonic()
-    if request.content_type in _NOT_JSON_TYPES:
-        return _problem(
-            415,
-            "unsupported_media_type",
-            f"{request.content_type} bodies are not Segment deliveries; send the event(s) as "
-            "JSON (Content-Type: application/json)",
-        )
     try:
         body = await asyncio.wait_for(
             _read_capped(request, state.max_body_bytes), timeout=state.deadline
@@ -341,7 +334,10 @@ async def _receive(request: web.Request) -> web.Response:
     except RecursionError:
         return _problem(400, "malformed_json", "the body nests too deeply to decode")
     except ValueError as exc:
-        return _problem(400, "malformed_json", f"the body is not valid JSON: {exc}")
+        hint = ""
+        if "json" not in request.content_type:
+            hint = f" (it was sent as {request.content_type}; send JSON, as Segment does)"
+        return _problem(400, "malformed_json", f"the body is not valid JSON: {exc}{hint}")
     try:
         items = parse_events(payload)
     except EventValidationError as exc:

@@ -7,6 +7,8 @@ input run the same ``main()`` in-process.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -339,23 +341,31 @@ def test_check_reports_success_and_refused_credentials(
 
 
 def test_serve_delivers_and_stops_cleanly_on_sigterm(tmp_path: Path, fake: FakeQualtrics) -> None:
+    secret = "segment-SHARED-secret-77"
     config_path = write_config(tmp_path, make_config(fake))
     process = subprocess.Popen(
         [sys.executable, "-m", "segment_adapter", "serve", "--config", config_path, "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "SEGMENT_SHARED_SECRET": secret},
     )
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
         match = re.search(r"listening on (http://127\.0\.0\.1:\d+)/", first)
         assert match, first + (process.stderr.read() if process.stderr else "")
+        data = json.dumps(identify(1)).encode()
+        unsigned = urllib.request.Request(match.group(1) + "/", data=data, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(unsigned, timeout=TIMEOUT)
+        assert refused.value.code == 401
+        assert secret not in refused.value.read().decode()
+        signature = hmac.new(secret.encode(), data, hashlib.sha1).hexdigest()
         request = urllib.request.Request(
             match.group(1) + "/segment",
-            data=json.dumps(identify(1)).encode(),
-            headers={"Content-Type": "application/json"},
+            data=data,
+            headers={"Content-Type": "application/json", "X-Signature": signature},
             method="POST",
         )
         try:
@@ -367,9 +377,12 @@ def test_serve_delivers_and_stops_cleanly_on_sigterm(tmp_path: Path, fake: FakeQ
         assert status == 200
         assert answer["events"][0]["status"] == "delivered"
         process.send_signal(signal.SIGTERM)
-        out, _ = process.communicate(timeout=TIMEOUT)
+        out, err = process.communicate(timeout=TIMEOUT)
         assert process.returncode == 0
         assert "stopped" in out
+        assert '"POST /segment HTTP/1.1" 200' in err  # access log on stderr
+        for secret_value in (secret, fake.api_token):
+            assert secret_value not in first + out + err
     finally:
         if process.poll() is None:
             process.kill()
