@@ -7,10 +7,22 @@ Commands::
     qualtrics-segment serve --config CFG           # the webhook receiver for Segment
     qualtrics-segment check --config CFG           # validate a config and the credentials
 
-Exit status: 0 success (every event delivered or skipped), 1 when an event failed or Qualtrics is
-unreachable or refuses the credentials, 2 for usage and config errors (reported before anything is
-sent, naming the subscription and field). Only the standard library's ``argparse`` is used, so the
-command works from a plain install.
+Options: ``replay`` takes ``--concurrency N`` (Qualtrics requests in flight), ``--batch-size N``,
+``--dry-run`` (print the requests with secrets redacted; nothing reaches Qualtrics and the ledger
+is only read, from a copy) and ``--report FILE`` (per-event JSON; its shape is in
+``qualtrics-segment replay --help``). ``serve`` takes ``--host``, ``--port``, ``--max-body-bytes``
+and ``--deadline``. The token comes from ``settings.apiToken`` or ``QUALTRICS_API_TOKEN``, the
+webhook secret from ``SEGMENT_SHARED_SECRET`` or ``settings.sharedSecret``; neither is printed.
+A relative ``settings.ledgerPath`` is relative to the config file.
+
+Exit status: 0 success (every event delivered or skipped), 1 when an event failed or was invalid,
+or Qualtrics is unreachable or refuses the credentials, 2 for usage and config errors (reported
+before anything is sent, naming the subscription and field). Only the standard library's
+``argparse`` is used, so the command works from a plain install (decisions.md 17).
+
+Deployment of ``serve``: see :mod:`segment_adapter.service` (TLS at a reverse proxy, proxy
+timeout above ``--deadline``, one SQLite ledger per host: replicas on different hosts must not
+share the ledger file over a network volume).
 """
 
 from __future__ import annotations
