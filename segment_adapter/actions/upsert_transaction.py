@@ -17,7 +17,9 @@ What changes (the hosted defects this fixes):
   request was sent), the contact's transactions are listed and one with the same mailing list,
   date and data is taken as the one sent; only when none matches is it sent again, once. If the
   listing fails, the event fails as retryable, and the key is remembered so that a redelivery
-  checks again before sending.
+  checks again before sending. A timed-out or cancelled transaction request is treated the same
+  way, except that the check waits ``2 * client.timeout`` for the write to land (a redelivery
+  before then fails retryably without sending). The memory of such keys is per process.
 * Unprocessed transactions (D4) fail their event with Qualtrics' message.
 * ``transactionData`` (D5): nested values are JSON-encoded per key, ``null`` values dropped.
 * Dates (D10): see :func:`~segment_adapter.actions._payloads.parse_transaction_date`.
@@ -281,6 +283,12 @@ class TransactionDelivery:
                 result = await self._client.transactions.create(
                     directory_id, transactions, max_per_request=self._max_per_request
                 )
+        except asyncio.CancelledError:
+            # Cancelled while the request may already be at Qualtrics (or queued behind the
+            # limiter: checking those first only costs a listing). A redelivery must check, after
+            # the write has had time to land, before it sends again; never re-send blind.
+            self._remember(directory_id, transactions, not_before=self._settled_at())
+            raise
         except TransactionChunkError as exc:
             return await self._after_chunk_error(directory_id, transactions, exc, final=final)
         except Exception as exc:
@@ -337,7 +345,7 @@ class TransactionDelivery:
         if isinstance(cause, APITimeoutError):
             # The write may still land after we give up waiting: checking now would find nothing
             # and re-sending would duplicate it. Fail retryably; a redelivery checks first.
-            settle = 2 * self._client.timeout
+            settle = self._settle_seconds()
             self._remember(directory_id, failed, not_before=time.monotonic() + settle)
             for key, item in failed.items():
                 outcomes[key] = Outcome.failed(
@@ -364,6 +372,13 @@ class TransactionDelivery:
         outcomes.update(matched)
         outcomes.update(await self._send(directory_id, {**absent, **unsent}, final=True))
         return outcomes
+
+    def _settle_seconds(self) -> float:
+        """How long a write we stopped waiting for may still take to land at Qualtrics."""
+        return 2 * self._client.timeout
+
+    def _settled_at(self) -> float:
+        return time.monotonic() + self._settle_seconds()
 
     def _remember(
         self,

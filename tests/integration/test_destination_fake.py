@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -250,3 +251,39 @@ async def test_from_config_against_the_fake(fake: FakeQualtrics, tmp_path: Path)
         again = await destination.send(order(1, 1))
     assert again.duplicate is True
     assert len(fake.transactions(directory_id=DIRECTORY)) == 1
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the fake never got there")
+
+
+async def test_cancelled_while_the_transactions_post_is_in_flight_still_makes_one(
+    fake: FakeQualtrics,
+) -> None:
+    """The POST reaches the fake and is written after the caller gave up: the redelivery finds
+    it by listing instead of creating a second transaction."""
+    ledger = SQLiteLedger(":memory:")
+    slow = fake.faults.delay(0.3, method="POST", path=TX_POST)
+    async with (
+        fake.client(timeout=0.5, retry_policy=RetryPolicy(max_retries=0)) as client,
+        QualtricsDestination(client, [orders(fake)], ledger=ledger) as destination,
+    ):
+        task = asyncio.ensure_future(destination.send(order(1, 1)))
+        await _until(lambda: slow.fired == 1)  # the POST has reached the fake, which holds it
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await ledger.lookup([("msg-1", "orders")]) == {}
+        await _until(lambda: bool(fake.transactions(directory_id=DIRECTORY)))  # written
+        await asyncio.sleep(2 * client.timeout)
+        result = await destination.send(order(1, 1))
+    await ledger.aclose()
+    assert slow.fired == 1
+    (record,) = fake.transactions(directory_id=DIRECTORY)
+    assert (result.status, result.duplicate) == ("delivered", False)
+    assert result.subscriptions[0].transaction_id == record.id
+    assert len(fake.requests(method="POST", path=TX_POST)) == 1

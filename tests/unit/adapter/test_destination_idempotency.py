@@ -26,7 +26,7 @@ from _destination_helpers import (
 )
 from aioresponses import CallbackResult, aioresponses
 
-from qualtrics_sdk import QualtricsClient
+from qualtrics_sdk import QualtricsClient, RetryPolicy
 from segment_adapter import LedgerEntry, MemoryLedger, QualtricsDestination, Subscription
 from segment_adapter.ledger import LedgerKey
 
@@ -303,23 +303,46 @@ async def test_transactions_created_by_earlier_chunks_are_not_matched_twice(
     assert [r.subscriptions[0].transaction_id for r in results] == ["CTR_ONE", "CTR_TWO"]
 
 
-async def test_a_cancelled_batch_leaves_nothing_in_flight(client: QualtricsClient) -> None:
-    destination = QualtricsDestination(client, [orders()])
+async def test_cancelled_mid_post_records_nothing_and_checks_before_resending() -> None:
+    """Cancelled while the transactions POST is in flight: no ledger entry; the redelivery does
+    not re-send blind (the POST may have reached Qualtrics) but lists, then finds it."""
+    ledger = MemoryLedger()
+    client = QualtricsClient(
+        api_token="tok", datacenter="iad1", timeout=0.2, retry_policy=RetryPolicy(max_retries=0)
+    )
+    destination = QualtricsDestination(client, [orders()], ledger=ledger)
     started = asyncio.Event()
 
     async def hang_once(url: Any, **kwargs: Any) -> CallbackResult:
         # (aioresponses keeps a callback registered when its request is cancelled)
         if not started.is_set():
             started.set()
-            await asyncio.Event().wait()
+            await asyncio.sleep(3600)
         return create_all(url, **kwargs)
 
-    with aioresponses() as m:
-        m.post(TRANSACTIONS, callback=hang_once, repeat=True)
-        task = asyncio.ensure_future(destination.send(order()))
-        await started.wait()
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        result = await destination.send(order())
-    assert (result.status, result.duplicate) == ("delivered", False)
+    async with client:
+        with aioresponses() as m:
+            m.post(TRANSACTIONS, callback=hang_once, repeat=True)
+            task = asyncio.ensure_future(destination.send(order()))
+            await started.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert await ledger.lookup([("msg-1", "orders")]) == {}
+
+            too_soon = await destination.send(order())
+            assert (too_soon.status, too_soon.retryable) == ("failed", True)
+            assert too_soon.retry_after is not None
+            assert too_soon.retry_after > 0
+            assert len(posts(m)) == 1  # not sent again while the first may still land
+
+            await asyncio.sleep(2 * client.timeout + 0.05)  # the write has had time to settle
+            m.get(LIST, payload=listing(stored("CTR_MINE")))
+            result = await destination.send(order())
+            again = await destination.send(order())
+    assert len(posts(m)) == 1
+    assert paths(m).count(LIST_PATH) == 1
+    assert (result.status, result.subscriptions[0].transaction_id) == ("delivered", "CTR_MINE")
+    assert (again.status, again.duplicate) == ("delivered", True)
+    entry = (await ledger.lookup([("msg-1", "orders")]))[("msg-1", "orders")]
+    assert entry.ids == {"contact_id": "CID_1", "transaction_id": "CTR_MINE"}
