@@ -32,6 +32,7 @@ __all__ = [
     "DeliveryLedger",
     "LedgerEntry",
     "LedgerKey",
+    "SCHEMA_VERSION",
     "MemoryLedger",
     "SQLiteLedger",
 ]
@@ -132,6 +133,13 @@ class MemoryLedger:
         return f"MemoryLedger(entries={len(self._entries)}, max_entries={self._max_entries})"
 
 
+SCHEMA_VERSION = 1
+"""The layout of :class:`SQLiteLedger` files, stored as the file's ``PRAGMA user_version``.
+
+Version 1: one table ``deliveries (message_id TEXT, subscription TEXT, ids TEXT /* JSON */,
+delivered_at TEXT /* ISO-8601 UTC */)``, primary key ``(message_id, subscription)``.
+"""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     message_id   TEXT NOT NULL,
@@ -148,7 +156,10 @@ class SQLiteLedger:
     """A ledger in an SQLite file (stdlib ``sqlite3``), surviving restarts.
 
     Several processes on one machine may share the file (WAL mode; writers wait up to
-    ``timeout`` seconds for each other). Calls run in a worker thread so they do not block the
+    ``timeout`` seconds for each other). The file records its layout as ``PRAGMA user_version``
+    (:data:`SCHEMA_VERSION`); a file of a newer version is refused rather than misread.
+    Concurrent coroutines are safe: each call runs whole under a lock, and one ``record`` call
+    is one transaction. Calls run in a worker thread so they do not block the
     event loop. Entries older than ``retention`` are deleted when the ledger opens; Segment
     stops retrying after four hours, so the default week is generous.
 
@@ -158,7 +169,8 @@ class SQLiteLedger:
         timeout: Seconds to wait for a lock held by another process.
 
     Raises:
-        sqlite3.Error: the file cannot be opened or is not an SQLite database.
+        sqlite3.Error: the file cannot be opened, is not an SQLite database, or is a ledger of
+            a newer schema version.
         ValueError: ``retention`` is not a positive duration.
     """
 
@@ -178,13 +190,30 @@ class SQLiteLedger:
         )
         try:
             self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.executescript(_SCHEMA)
+            self._migrate(self._connection)
             if retention is not None:
                 cutoff = (_utc_now() - retention).isoformat()
                 self._connection.execute("DELETE FROM deliveries WHERE delivered_at < ?", (cutoff,))
         except BaseException:
             self._connection.close()
             raise
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Create the schema in a new file, or check that an existing file's is ours."""
+        with db:
+            db.execute("BEGIN IMMEDIATE")  # two processes opening a new file at once
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            if version > SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(
+                    f"{self._path} is a delivery ledger of schema version {version}, newer than "
+                    f"this version of segment_adapter understands ({SCHEMA_VERSION}); upgrade "
+                    "segment_adapter or use another ledgerPath"
+                )
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            if version < SCHEMA_VERSION:  # new, or written before versions were recorded
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @property
     def path(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 from collections.abc import AsyncIterator
@@ -9,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from segment_adapter.ledger import DeliveryLedger, LedgerEntry, MemoryLedger, SQLiteLedger
+from segment_adapter.ledger import (
+    SCHEMA_VERSION,
+    DeliveryLedger,
+    LedgerEntry,
+    LedgerKey,
+    MemoryLedger,
+    SQLiteLedger,
+)
 
 UTC = dt.timezone.utc
 
@@ -127,3 +135,49 @@ def test_memory_ledger_size_must_be_positive(size: object) -> None:
 def test_sqlite_retention_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="retention"):
         SQLiteLedger(tmp_path / "x.db", retention=dt.timedelta(0))
+
+
+async def test_sqlite_file_records_its_schema_version(tmp_path: Path) -> None:
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    await ledger.aclose()
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        columns = [row[1] for row in db.execute("PRAGMA table_info(deliveries)")]
+    assert SCHEMA_VERSION == 1
+    assert columns == ["message_id", "subscription", "ids", "delivered_at"]
+
+
+async def test_sqlite_file_without_a_version_keeps_its_entries(tmp_path: Path) -> None:
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    await ledger.record([entry("m1", contact_id="CID_1")])
+    await ledger.aclose()
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        db.execute("PRAGMA user_version = 0")  # as written before versions were recorded
+    reopened = SQLiteLedger(tmp_path / "ledger.db", retention=None)
+    assert (await reopened.lookup([("m1", "sub")]))[("m1", "sub")].ids == {"contact_id": "CID_1"}
+    await reopened.aclose()
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+def test_sqlite_ledger_of_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(sqlite3.DatabaseError, match="newer"):
+        SQLiteLedger(tmp_path / "ledger.db")
+
+
+async def test_concurrent_coroutines_share_a_ledger_safely(ledger: DeliveryLedger) -> None:
+    """50 coroutines race to record the same 20 keys (each with its own ids) and read them."""
+
+    async def worker(n: int) -> dict[LedgerKey, LedgerEntry]:
+        batch = [entry(f"m{k}", "sub", transaction_id=f"CTR_{n}") for k in range(20)]
+        await ledger.record(batch)
+        return await ledger.lookup([(f"m{k}", "sub") for k in range(20)])
+
+    seen = await asyncio.gather(*(worker(n) for n in range(50)))
+    final = await ledger.lookup([(f"m{k}", "sub") for k in range(20)])
+    assert len(final) == 20
+    winners = {found.ids["transaction_id"] for found in final.values()}
+    assert len(winners) == 1  # one record() call won every key: all-or-nothing per call
+    assert all(view == final for view in seen)  # nobody ever saw a different first entry
