@@ -126,7 +126,16 @@ class EventResult:
         return cls(message_id=message_id, event_type=event_type, status="failed", error=error)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (``subscriptions`` as a list of dicts)."""
+        """A JSON-ready dict (``json.dumps`` works on it); the shape is stable.
+
+        Keys, always present, in this order (``null`` where not applicable): ``message_id``,
+        ``event_type``, ``status`` (``"delivered"``/``"skipped"``/``"failed"``), ``retryable``,
+        ``duplicate``, ``subscriptions``, ``error``, ``retry_after`` (seconds). Each item of
+        ``subscriptions`` has ``action``, ``index``, ``name``, ``status``
+        (``"delivered"``/``"failed"``), ``retryable``, ``duplicate``, ``contact_id``,
+        ``transaction_id``, ``error``, ``retry_after``. New keys may be added; none is removed
+        or renamed within a major version.
+        """
         out = attrs.asdict(self, recurse=False)
         out["subscriptions"] = [result.to_dict() for result in self.subscriptions]
         return out

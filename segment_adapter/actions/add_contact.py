@@ -4,7 +4,9 @@ One ``POST /directories/{directoryId}/contacts`` per event, with the mapped fiel
 Whether this updates an existing contact instead of adding a new one is decided by the
 directory's deduplication settings in Qualtrics (D9): with dedup on ``extRef`` or ``email``, a
 contact that already exists is merged; with dedup off, every event adds a contact. Use
-``upsertContactTransaction`` (which searches first) when you need find-or-create.
+``upsertContactTransaction`` (which searches first) when you need find-or-create. As in the
+hosted action, ``extRef`` defaults to ``$.userId`` only (an anonymous ``identify`` creates a
+contact without ``extRef``) and no identifier is required.
 
 Differences from the hosted action: ``embeddedData`` values that are ``null`` are left out and
 nested values are sent as compact JSON per key (decision 13), so Qualtrics does not reject them.

@@ -3,6 +3,7 @@ one test per fixed defect. Request bodies are asserted exactly as they go on the
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -110,6 +111,35 @@ async def test_add_contact_passes_embedded_data_mapping(client: QualtricsClient)
         await destination.send(event)
     ((_, _, body),) = sent(m)
     assert body["embeddedData"] == {"region": "EMEA"}
+
+
+async def test_d9_add_contact_is_one_create_with_ext_ref_from_user_id_only(
+    client: QualtricsClient,
+) -> None:
+    """Kept from the hosted action (documented, D9): no search, and an anonymous identify
+    gets no extRef (no anonymousId fallback), so dedup is up to the directory's settings."""
+    destination = QualtricsDestination(client, [add_contact()])
+    event = identify()
+    del event["userId"]
+    event["anonymousId"] = "anon-1"
+    with aioresponses() as m:
+        m.post(CONTACTS, payload=envelope({"id": "CID_NEW"}))
+        result = await destination.send(event)
+    assert sent(m) == [
+        (
+            "POST",
+            CONTACTS_PATH,
+            {
+                "firstName": "Ann",
+                "lastName": "Lee",
+                "email": "ann@example.com",
+                "phone": "+15550100",
+                "unsubscribed": False,
+                "language": "EN",
+            },
+        )
+    ]
+    assert only(result).contact_id == "CID_NEW"
 
 
 async def test_add_contact_without_directory_id_is_a_config_error(
@@ -592,7 +622,7 @@ async def test_result_to_dict_is_json_ready(client: QualtricsClient) -> None:
     with aioresponses() as m:
         m.post(TRANSACTIONS, payload=created(**{key: "CTR_1"}))
         result = await destination.send(track())
-    assert result.to_dict() == {
+    assert json.loads(json.dumps(result.to_dict())) == {
         "message_id": "msg-1",
         "event_type": "track",
         "status": "delivered",
