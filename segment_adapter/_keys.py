@@ -14,6 +14,7 @@ identifies the delivery, so a redelivered event produces the same key:
   letters ``a-z`` and digits ``2-7``.
 
 Name your subscriptions to keep keys (and ledger entries) stable when you reorder them.
+The public copy of this description is in :mod:`segment_adapter.destination`; keep them in sync.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ Configuration (``from_config``), strict: unknown keys are errors.
         "ledgerPath": "ledger.sqlite",  // optional: SQLite delivery ledger (else in memory);
                                         //   relative to the config file's directory
         "rateLimit": 50,                // optional: requests per second (client-side pacing)
-        "maxConcurrency": 32            // optional: Qualtrics calls in flight at once
+        "maxConcurrency": 32,           // optional: Qualtrics calls in flight at once
+        "sharedSecret": "..."           // optional: Segment's webhook secret (receiver only)
       },
       "subscriptions": [
         {"name": "...",                 // optional label and ledger identity (unique)
@@ -33,6 +34,19 @@ Configuration (``from_config``), strict: unknown keys are errors.
 
 ``*`` ``subscribe`` defaults to the action's default subscription; ``triggerXflowWorkflow`` has
 none, so it needs one.
+
+Idempotency. Each (event, subscription) delivery has a stable identity, the same in every
+process and after restarts, so Segment's redeliveries are recognised:
+
+* source: ``"messageId:" + messageId``; for an event without ``messageId``,
+  ``"content:" + sha256_hex(canonical JSON)`` (keys sorted, compact separators, UTF-8);
+* subscription key: the subscription's ``name``, else ``"<action>#<n>"`` (n-th subscription of
+  that action, 0-based), so name subscriptions before reordering them;
+* transaction key (the key of the Qualtrics transactions map): the first 20 characters of the
+  lowercase unpadded base32 of ``sha256("qualtrics-segment/1\\n" + subscription key + "\\n" +
+  source)``.
+
+The ledger (:mod:`segment_adapter.ledger`) is keyed by ``(messageId, subscription key)``.
 """
 
 from __future__ import annotations
