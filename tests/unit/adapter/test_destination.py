@@ -574,6 +574,22 @@ async def test_rate_limited_transactions_are_retryable_with_retry_after(
     assert only(result).retry_after == 7.0
 
 
+async def test_a_rate_limited_contact_search_fails_every_waiting_event_with_retry_after(
+    client: QualtricsClient,
+) -> None:
+    destination = QualtricsDestination(client, [upsert()])
+    with aioresponses() as m:
+        m.post(
+            SEARCH,
+            status=429,
+            payload=error_body(429, "Too many requests"),
+            headers={"Retry-After": "3"},
+        )
+        results = await destination.send_batch([track("m1"), track("m2")])
+    assert [path for _, path, _ in sent(m)] == [SEARCH_PATH]  # one lookup, nothing else sent
+    assert [(r.status, r.retryable, r.retry_after) for r in results] == [("failed", True, 3.0)] * 2
+
+
 async def test_a_bad_request_is_not_retryable(client: QualtricsClient) -> None:
     destination = QualtricsDestination(client, [add_contact()])
     with aioresponses() as m:
