@@ -45,6 +45,14 @@ class Auth(abc.ABC):
     async def headers(self, fetcher: TokenFetcher) -> Mapping[str, str]:
         """Return the headers that authenticate one request."""
 
+    def cached_headers(self) -> Mapping[str, str] | None:
+        """Headers usable right now without I/O, or ``None`` to call :meth:`headers`.
+
+        A fast path: the transport calls this on every request and awaits :meth:`headers` only
+        when it returns ``None``.
+        """
+        return None
+
     def invalidate(self, used: Mapping[str, str]) -> bool:
         """Called after a 401 for a request sent with ``used`` headers.
 
@@ -65,7 +73,7 @@ class ApiToken(Auth):
     """Authenticate with a Qualtrics API token, sent as the ``X-API-TOKEN`` header."""
 
     accepted_by_json_events = True
-    __slots__ = ("_token",)
+    __slots__ = ("_headers", "_token")
 
     def __init__(self, token: str) -> None:
         if not isinstance(token, str) or not token.strip():
@@ -75,10 +83,14 @@ class ApiToken(Auth):
         if any(c in token for c in "\r\n"):
             raise ConfigurationError("api_token must not contain line breaks")
         self._token = token
+        self._headers = {"X-API-TOKEN": token}
         register_secret(token)
 
     async def headers(self, fetcher: TokenFetcher) -> Mapping[str, str]:
-        return {"X-API-TOKEN": self._token}
+        return self._headers
+
+    def cached_headers(self) -> Mapping[str, str]:
+        return self._headers
 
     def api_token(self) -> str:
         return self._token
@@ -141,6 +153,10 @@ class OAuthClientCredentials(Auth):
         if token is None:
             token = await self._refresh(fetcher)
         return {"Authorization": f"Bearer {token}"}
+
+    def cached_headers(self) -> Mapping[str, str] | None:
+        token = self._valid_token()
+        return None if token is None else {"Authorization": f"Bearer {token}"}
 
     async def _refresh(self, fetcher: TokenFetcher) -> str:
         if self._lock is None:

@@ -178,12 +178,58 @@ def _field_hook(type_: Any) -> Callable[[Any, Any], Any]:
     return converter.get_structure_hook(type_)
 
 
+_MISSING = object()
+
+
+def _fast_check(type_: Any) -> str | None:
+    """A cheap inline test that accepts a value as-is for the common scalar field types.
+
+    Values passing it are exactly what the hook would return unchanged, so the generated code can
+    skip the hook call; anything else still goes through the hook (and its checks).
+    """
+    checks = {
+        str: "v.__class__ is str",
+        bool: "v.__class__ is bool",
+        int: "v.__class__ is int",
+        typing.Any: "True",
+    }
+    args = typing.get_args(type_)
+    optional = (
+        typing.get_origin(type_) in (typing.Union, types.UnionType)
+        and len(args) == 2
+        and type(None) in args
+    )
+    inner = (args[0] if args[1] is type(None) else args[1]) if optional else type_
+    check = checks.get(inner)
+    if check is None:
+        return "v is None" if optional else None
+    return f"v is None or {check}" if optional else check
+
+
 def _make_structure(cls: Any) -> Callable[[Any, Any], Any]:
+    """Generate a structure function specialised for ``cls`` (as cattrs does for its own hooks).
+
+    The generated code looks each field up by its wire name(s), accepts common scalar values
+    inline, calls the field's hook otherwise, and gathers unknown keys into ``extra``.
+    """
     attrs.resolve_types(cls)
-    specs: list[tuple[str, tuple[str, ...], Callable[[Any, Any], Any], Any]] = []
+    namespace: dict[str, Any] = {
+        "Mapping": Mapping,
+        "MISSING": _MISSING,
+        "cls": cls,
+        "field_error": _field_error,
+    }
+    lines = [
+        "def structure_model(data, _):",
+        "    if not isinstance(data, Mapping):",
+        "        raise ValueError(",
+        f"            'expected an object for {cls.__name__}, got ' + type(data).__name__",
+        "        )",
+        "    kw = {}",
+    ]
     known: set[str] = set()
     has_extra = False
-    for field in attrs.fields(cls):
+    for index, field in enumerate(attrs.fields(cls)):
         if field.name == EXTRA:
             has_extra = True
             continue
@@ -191,29 +237,38 @@ def _make_structure(cls: Any) -> Callable[[Any, Any], Any]:
             continue
         names = _wire_names(field)
         known.update(names)
-        specs.append((field.name, names, _field_hook(field.type), field.type))
-    known_keys = frozenset(known)
-
-    def structure_model(data: Any, _: Any) -> Any:
-        if not isinstance(data, Mapping):
-            raise ValueError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
-        kwargs: dict[str, Any] = {}
-        for name, names, hook, type_ in specs:
-            for key in names:
-                if key in data:
-                    try:
-                        kwargs[name] = hook(data[key], type_)
-                    except Exception as exc:
-                        raise ValueError(f"{cls.__name__}.{name} (wire {key!r}): {exc}") from exc
-                    break
-        if has_extra:
-            kwargs[EXTRA] = {k: v for k, v in data.items() if k not in known_keys}
-        try:
-            return cls(**kwargs)
-        except TypeError as exc:
-            raise ValueError(f"{cls.__name__}: {exc}") from exc
-
+        namespace[f"h{index}"] = _field_hook(field.type)
+        namespace[f"t{index}"] = field.type
+        lines.append(f"    v = data.get({names[0]!r}, MISSING)")
+        for alias in names[1:]:
+            lines.append(f"    if v is MISSING: v = data.get({alias!r}, MISSING)")
+        lines.append("    if v is not MISSING:")
+        check = _fast_check(field.type)
+        indent = "        "
+        if check is not None:
+            lines.append(f"        if {check}: kw[{field.alias!r}] = v")
+            lines.append("        else:")
+            indent = "            "
+        lines += [
+            f"{indent}try: kw[{field.alias!r}] = h{index}(v, t{index})",
+            f"{indent}except Exception as exc:",
+            f"{indent}    raise field_error(cls, {field.name!r}, {names!r}, exc) from exc",
+        ]
+    if has_extra:
+        namespace["known"] = frozenset(known)
+        lines.append(f"    kw[{EXTRA!r}] = {{k: v for k, v in data.items() if k not in known}}")
+    lines += [
+        "    try: return cls(**kw)",
+        "    except TypeError as exc:",
+        f"        raise ValueError({cls.__name__!r} + ': ' + str(exc)) from exc",
+    ]
+    exec(compile("\n".join(lines), f"<structure {cls.__qualname__}>", "exec"), namespace)
+    structure_model: Callable[[Any, Any], Any] = namespace["structure_model"]
     return structure_model
+
+
+def _field_error(cls: Any, name: str, wire: tuple[str, ...], exc: Exception) -> ValueError:
+    return ValueError(f"{cls.__name__}.{name} (wire {' / '.join(wire)}): {exc}")
 
 
 def _make_unstructure(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:

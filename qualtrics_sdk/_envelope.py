@@ -124,7 +124,7 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
 
 def _load_body(body: bytes) -> tuple[Any, bool]:
     """Return ``(decoded, is_json)``; empty bodies decode to ``None``."""
-    if not body.strip():
+    if not body or body.isspace():
         return None, True
     try:
         return json.loads(body), True
@@ -161,7 +161,7 @@ def decode_response(
         raise make_status_error(effective, headers, decoded, meta, method=method, url=url)
     if require_json and not is_json:
         raise ResponseValidationError(
-            f"expected a JSON body from {method} {url}, got {str(decoded)[:200]!r}",
+            f"expected a JSON body, got {str(decoded)[:200]!r}",
             body=decoded,
             method=method,
             url=url,

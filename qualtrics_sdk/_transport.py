@@ -95,12 +95,18 @@ class ResponseEvent:
 Hook = Callable[[Any], Awaitable[None] | None]
 
 
-@attrs.frozen
 class _Raw:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    auth_headers: Mapping[str, str]
+    """One attempt's answer (a plain slots class: it is built once per request)."""
+
+    __slots__ = ("auth_headers", "body", "headers", "status")
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], body: bytes, auth_headers: Mapping[str, str]
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.auth_headers = auth_headers
 
 
 class _AttemptFailed(Exception):
@@ -142,6 +148,7 @@ class Transport:
         self.origin = origin
         self.auth = auth
         self.timeout = float(timeout)
+        self._client_timeout = _client_timeout(self.timeout)
         self.retry_policy = retry_policy
         self.retry_budget = retry_budget
         self.rate_limiter = TokenBucket(rate_limit) if rate_limit is not None else None
@@ -328,7 +335,6 @@ class Transport:
         return self.retry_policy.delay(retries, retry_after, self._rng)
 
     def _decode(self, method: str, url: URL, raw: _Raw, require_json: bool) -> Decoded:
-        shown = redact_url(url)
         if 300 <= raw.status < 400:
             location = raw.headers.get("Location", "")
             raise APIStatusError(
@@ -336,11 +342,15 @@ class Transport:
                 "redirects are not followed, so credentials never leave the configured host",
                 status=raw.status,
                 method=method,
-                url=shown,
+                url=redact_url(url),
             )
-        return decode_response(
-            raw.status, raw.headers, raw.body, method=method, url=shown, require_json=require_json
-        )
+        try:
+            return decode_response(
+                raw.status, raw.headers, raw.body, method=method, require_json=require_json
+            )
+        except (APIStatusError, ResponseValidationError) as err:
+            err.url = redact_url(url)  # rendered only when it is shown
+            raise
 
     async def _attempt(
         self,
@@ -354,116 +364,105 @@ class Transport:
         timeout: float | None,
         attempt: int,
     ) -> _Raw:
+        """One attempt, paced by the rate limiter and the concurrency cap (one coroutine: this
+        is the per-request hot path)."""
         if self.rate_limiter is not None:
             await self.rate_limiter.acquire()
         semaphore = self._get_semaphore()
-        if semaphore is None:
-            return await self._send(
-                method, url, query, body, data, extra_headers, authenticate, timeout, attempt
-            )
-        async with semaphore:
-            return await self._send(
-                method, url, query, body, data, extra_headers, authenticate, timeout, attempt
-            )
-
-    async def _send(
-        self,
-        method: str,
-        url: URL,
-        query: Mapping[str, str] | None,
-        body: bytes | None,
-        data: Mapping[str, str] | None,
-        extra_headers: Mapping[str, str] | None,
-        authenticate: bool,
-        timeout: float | None,
-        attempt: int,
-    ) -> _Raw:
-        session = self._get_session()
-        headers: dict[str, str] = {}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        if extra_headers:
-            headers.update(extra_headers)
-        auth_headers: Mapping[str, str] = {}
-        if authenticate:
-            auth_headers = await self.auth.headers(self)
-            headers.update(auth_headers)
-        # Rendering the redacted URL costs more than the rest of this method's bookkeeping, so it
-        # is done only when a hook or a debug log will show it (and on failure, below).
-        observed = bool(self._on_request or self._on_response) or logger.isEnabledFor(logging.DEBUG)
-        shown = _shown_url(url, query) if observed else ""
-        if self._on_request:
-            await _call_hooks(
-                self._on_request,
-                RequestEvent(
-                    method=method, url=shown, attempt=attempt, headers=redact_headers(headers)
-                ),
-            )
-        seconds = timeout if timeout is not None else self.timeout
-        client_timeout = aiohttp.ClientTimeout(total=seconds, sock_connect=min(seconds, 10.0))
-        started = time.monotonic()
-        failure: _AttemptFailed | None = None
+        if semaphore is not None:
+            await semaphore.acquire()
         try:
-            async with session.request(
-                method,
-                url,
-                params=query,
-                data=body if body is not None else data,
-                headers=headers,
-                allow_redirects=False,
-                timeout=client_timeout,
-            ) as response:
-                payload = await response.read()
-                raw = _Raw(response.status, response.headers, payload, auth_headers)
-        except aiohttp.ClientConnectorCertificateError as exc:
-            failure = self._failure(
-                method, shown or _shown_url(url, query), exc, ambiguous=False, retry=False
+            session = self._get_session()
+            auth_headers: Mapping[str, str] = {}
+            if authenticate:
+                auth_headers = self.auth.cached_headers() or await self.auth.headers(self)
+            headers: Mapping[str, str] = auth_headers
+            if body is not None or extra_headers:
+                headers = dict(auth_headers)
+                if body is not None:
+                    headers["Content-Type"] = "application/json"
+                if extra_headers:
+                    headers.update(extra_headers)
+            # Rendering the redacted URL costs more than the rest of this method's bookkeeping,
+            # so it is done only when a hook or a debug log will show it (and on failure).
+            observed = bool(self._on_request or self._on_response) or logger.isEnabledFor(
+                logging.DEBUG
             )
-        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
-            failure = self._failure(
-                method, shown or _shown_url(url, query), exc, ambiguous=False, retry=True
-            )
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            failure = self._failure(
-                method, shown or _shown_url(url, query), exc, ambiguous=True, retry=True
-            )
-        elapsed = time.monotonic() - started
-        if failure is not None:
-            logger.debug("%s %s attempt %d: %s", method, shown, attempt, failure.error)
-            if self._on_response:
-                event = ResponseEvent(
-                    method=method,
-                    url=shown,
-                    attempt=attempt,
-                    status=None,
-                    elapsed=elapsed,
-                    error=str(failure.error),
+            shown = _shown_url(url, query) if observed else ""
+            if self._on_request:
+                await _call_hooks(
+                    self._on_request,
+                    RequestEvent(
+                        method=method, url=shown, attempt=attempt, headers=redact_headers(headers)
+                    ),
                 )
-                await _call_hooks(self._on_response, event)
-            raise failure
-        request_id = _peek_request_id(raw.body) if observed else None
-        logger.debug(
-            "%s %s -> %d in %.1f ms (requestId=%s, attempt=%d)",
-            method,
-            shown,
-            raw.status,
-            elapsed * 1000,
-            request_id,
-            attempt,
-        )
-        if self._on_response:
-            await _call_hooks(
-                self._on_response,
-                ResponseEvent(
-                    method=method,
-                    url=shown,
-                    attempt=attempt,
-                    status=raw.status,
-                    elapsed=elapsed,
-                    request_id=request_id,
-                ),
+            client_timeout = self._client_timeout if timeout is None else _client_timeout(timeout)
+            started = time.monotonic()
+            failure: _AttemptFailed | None = None
+            try:
+                async with session.request(
+                    method,
+                    url,
+                    params=query,
+                    data=body if body is not None else data,
+                    headers=headers,
+                    allow_redirects=False,
+                    timeout=client_timeout,
+                ) as response:
+                    payload = await response.read()
+                    raw = _Raw(response.status, response.headers, payload, auth_headers)
+            except aiohttp.ClientConnectorCertificateError as exc:
+                failure = self._failure(
+                    method, shown or _shown_url(url, query), exc, ambiguous=False, retry=False
+                )
+            except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+                failure = self._failure(
+                    method, shown or _shown_url(url, query), exc, ambiguous=False, retry=True
+                )
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                failure = self._failure(
+                    method, shown or _shown_url(url, query), exc, ambiguous=True, retry=True
+                )
+            elapsed = time.monotonic() - started
+            if failure is not None:
+                logger.debug("%s %s attempt %d: %s", method, shown, attempt, failure.error)
+                if self._on_response:
+                    event = ResponseEvent(
+                        method=method,
+                        url=shown,
+                        attempt=attempt,
+                        status=None,
+                        elapsed=elapsed,
+                        error=str(failure.error),
+                    )
+                    await _call_hooks(self._on_response, event)
+                raise failure
+            request_id = _peek_request_id(raw.body) if observed else None
+            logger.debug(
+                "%s %s -> %d in %.1f ms (requestId=%s, attempt=%d)",
+                method,
+                shown,
+                raw.status,
+                elapsed * 1000,
+                request_id,
+                attempt,
             )
-        return raw
+            if self._on_response:
+                await _call_hooks(
+                    self._on_response,
+                    ResponseEvent(
+                        method=method,
+                        url=shown,
+                        attempt=attempt,
+                        status=raw.status,
+                        elapsed=elapsed,
+                        request_id=request_id,
+                    ),
+                )
+            return raw
+        finally:
+            if semaphore is not None:
+                semaphore.release()
 
     @staticmethod
     def _failure(
@@ -537,6 +536,10 @@ async def _call_hooks(hooks: Sequence[Hook], event: Any) -> None:
         result = hook(event)
         if inspect.isawaitable(result):
             await result
+
+
+def _client_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=seconds, sock_connect=min(seconds, 10.0))
 
 
 def _shown_url(url: URL, query: Mapping[str, str] | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ __all__ = ["Resource", "id_segment"]
 T = TypeVar("T")
 
 _FORBIDDEN_IN_ID = frozenset("/?#%\\ \t\r\n")
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+").fullmatch
 
 
 def id_segment(field: str, value: object) -> str:
@@ -27,6 +29,8 @@ def id_segment(field: str, value: object) -> str:
         ValidationError: for a non-string, empty, padded or path-like value (``/``, ``..``,
             ``?``...), which could otherwise change which endpoint is called.
     """
+    if value.__class__ is str and _PLAIN_ID(value):
+        return value  # the common case: nothing to check further or to encode
     if not isinstance(value, str) or not value:
         raise ValidationError(f"{field} must be a non-empty string id, got {value!r}", field=field)
     if value in (".", "..") or any(c in _FORBIDDEN_IN_ID for c in value):
