@@ -19,9 +19,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 
@@ -76,9 +77,16 @@ def start_receiver(config_path: str) -> tuple[subprocess.Popen[str], str]:
         seen.append(line)
         found = _LISTENING.search(line)
         if found:
+            # Keep draining its output (access log lines): a full pipe would block the server.
+            threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
             return proc, found.group(1)
     stop_receiver(proc)
     raise RuntimeError("the receiver did not start: " + "".join(seen)[-2000:])
+
+
+def _drain(stream: IO[str]) -> None:
+    for _ in stream:
+        pass
 
 
 def stop_receiver(proc: subprocess.Popen[str]) -> None:

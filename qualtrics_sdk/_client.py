@@ -153,8 +153,9 @@ class QualtricsClient:
 
     @property
     def base_url(self) -> str:
-        """The origin requests go to, e.g. ``https://iad1.qualtrics.com``."""
-        return str(self._transport.origin)
+        """The origin requests go to, without a trailing slash, e.g. ``https://iad1.qualtrics.com``
+        or ``http://127.0.0.1:8765``."""
+        return str(self._transport.origin).rstrip("/")
 
     @property
     def timeout(self) -> float:

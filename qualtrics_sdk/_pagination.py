@@ -8,6 +8,7 @@ items stream through.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -46,7 +47,7 @@ class Page(Generic[T]):
         items: The typed items of this page.
         info: Status, request id, notice and retries of the request behind the page.
         cursor: What leads to the next page (a ``nextPage`` URL or a ``skipToken``); ``None`` on the
-            last page. Pass it to ``resume_from=`` to continue later.
+            last page. Pass it to :meth:`AsyncPaginator.resume` to continue later.
     """
 
     items: tuple[T, ...]
@@ -218,6 +219,20 @@ class AsyncPaginator(Generic[T]):
             )
             return self._style.next_request(self._first, fake_previous, cursor)
         return attrs.evolve(self._first, params={**(self._first.params or {}), "skipToken": cursor})
+
+    def resume(self, cursor: str) -> AsyncPaginator[T]:
+        """A copy of this paginator that starts at ``cursor`` instead of the first page.
+
+        ``cursor`` is a :attr:`Page.cursor` saved from an earlier iteration, so a long export can
+        continue after a restart. A ``nextPage`` cursor must still point at the host of the
+        original request.
+
+        Raises (while iterating):
+            UnsafeURLError: the cursor is a URL on another host.
+        """
+        resumed = copy.copy(self)
+        resumed._resume_from = cursor
+        return resumed
 
     async def __aiter__(self) -> AsyncIterator[T]:
         async for page in self.pages():

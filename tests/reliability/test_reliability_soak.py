@@ -32,6 +32,7 @@ SEED = 20240808
 EVENTS = 20_000 if LONG else 2_000
 USERS = EVENTS // 25
 MAX_ROUNDS = 40
+REDELIVERY_PAUSE = 0.3  # seconds between redelivery rounds
 BATCH = 50
 RECEIVER_BATCH = 20
 
@@ -200,6 +201,10 @@ async def _soak(
                         _via_receiver(session, url, webhook, tally),
                     )
                     tally.redelivered += len(direct) + len(webhook)
+                    if direct or webhook:
+                        # Segment waits before it retries; a write that timed out is checked
+                        # only once it has had time to settle (twice the client timeout).
+                        await asyncio.sleep(REDELIVERY_PAUSE)
                 left = len(direct) + len(webhook)
         finally:
             await runner.cleanup()

@@ -105,7 +105,7 @@ def test_datacenter_and_base_url_together_are_refused() -> None:
 def test_explicit_base_url_beats_environment_datacenter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QUALTRICS_DATACENTER", "iad1")
     client = QualtricsClient(api_token="tok", base_url="http://127.0.0.1:8765/API/v3/")
-    assert client.base_url == "http://127.0.0.1:8765/"
+    assert client.base_url == "http://127.0.0.1:8765"
 
 
 @pytest.mark.parametrize(

@@ -180,3 +180,22 @@ async def test_search_depth_limit_stops_with_a_clear_error(client: QualtricsClie
                 got.append(item)
         assert URL(f"{url}?skipToken=b") not in {k[1] for k in m.requests}
     assert got == ["1", "2", "3", "4"]
+
+
+async def test_a_saved_cursor_resumes_where_iteration_stopped(client: QualtricsClient) -> None:
+    first = f"{API}/directories?useNewPaginationScheme=true"
+    second = f"{API}/directories?skipToken=B"
+    with aioresponses() as m:
+        m.get(first, payload=page(["POOL_1"], second))
+        m.get(second, payload=page(["POOL_2"], None), repeat=True)
+        saved = (await client.directories.list().first_page()).cursor
+        assert saved == second
+        resumed = [d.id async for d in client.directories.list().resume(saved)]
+        assert [str(k[1]) for k in m.requests] == [first, second]
+    assert resumed == ["POOL_2"]
+
+
+async def test_a_cursor_on_another_host_cannot_be_resumed(client: QualtricsClient) -> None:
+    with aioresponses() as m, pytest.raises(UnsafeURLError):
+        await client.directories.list().resume("https://evil.example/API/v3/directories").collect()
+    assert not m.requests
