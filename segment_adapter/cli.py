@@ -578,7 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="Qualtrics requests in flight at once (default: settings.maxConcurrency, else 64)",
+        help="Qualtrics requests in flight at once (default: settings.maxConcurrency, else 32)",
     )
     replay.add_argument(
         "--batch-size",
