@@ -411,71 +411,55 @@ class Transport:
                 ) as response:
                     payload = await response.read()
                     raw = _Raw(response.status, response.headers, payload, auth_headers)
-            except aiohttp.ClientConnectorCertificateError as exc:
-                failure = self._failure(
-                    method, shown or _shown_url(url, query), exc, ambiguous=False, retry=False
-                )
-            except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
-                failure = self._failure(
-                    method, shown or _shown_url(url, query), exc, ambiguous=False, retry=True
-                )
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-                failure = self._failure(
-                    method, shown or _shown_url(url, query), exc, ambiguous=True, retry=True
-                )
+                failure = _failure(method, shown or _shown_url(url, query), exc)
             elapsed = time.monotonic() - started
             if failure is not None:
-                logger.debug("%s %s attempt %d: %s", method, shown, attempt, failure.error)
-                if self._on_response:
-                    event = ResponseEvent(
-                        method=method,
-                        url=shown,
-                        attempt=attempt,
-                        status=None,
-                        elapsed=elapsed,
-                        error=str(failure.error),
-                    )
-                    await _call_hooks(self._on_response, event)
+                if observed:
+                    await self._observe(method, shown, attempt, elapsed, None, failure.error)
                 raise failure
-            request_id = _peek_request_id(raw.body) if observed else None
-            logger.debug(
-                "%s %s -> %d in %.1f ms (requestId=%s, attempt=%d)",
-                method,
-                shown,
-                raw.status,
-                elapsed * 1000,
-                request_id,
-                attempt,
-            )
-            if self._on_response:
-                await _call_hooks(
-                    self._on_response,
-                    ResponseEvent(
-                        method=method,
-                        url=shown,
-                        attempt=attempt,
-                        status=raw.status,
-                        elapsed=elapsed,
-                        request_id=request_id,
-                    ),
-                )
+            if observed:
+                await self._observe(method, shown, attempt, elapsed, raw, None)
             return raw
         finally:
             if semaphore is not None:
                 semaphore.release()
 
-    @staticmethod
-    def _failure(
-        method: str, shown: str, exc: BaseException, *, ambiguous: bool, retry: bool
-    ) -> _AttemptFailed:
-        is_timeout = isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError)
-        cls = APITimeoutError if is_timeout else APIConnectionError
-        what = "timed out" if is_timeout else f"failed: {type(exc).__name__}: {exc}"
-        if not ambiguous:
-            what += " (the request was not sent)"
-        error = cls(f"{method} {shown} {what}", method=method, url=shown, ambiguous=ambiguous)
-        error.__cause__ = exc
-        return _AttemptFailed(error, retryable=retry, timeout=is_timeout)
+    async def _observe(
+        self,
+        method: str,
+        shown: str,
+        attempt: int,
+        elapsed: float,
+        raw: _Raw | None,
+        error: APIConnectionError | None,
+    ) -> None:
+        """Log an attempt at DEBUG and tell the ``on_response`` hooks about it."""
+        if raw is None:
+            logger.debug("%s %s attempt %d: %s", method, shown, attempt, error)
+            status, request_id = None, None
+        else:
+            status, request_id = raw.status, _peek_request_id(raw.body)
+            logger.debug(
+                "%s %s -> %d in %.1f ms (requestId=%s, attempt=%d)",
+                method,
+                shown,
+                status,
+                elapsed * 1000,
+                request_id,
+                attempt,
+            )
+        if self._on_response:
+            event = ResponseEvent(
+                method=method,
+                url=shown,
+                attempt=attempt,
+                status=status,
+                elapsed=elapsed,
+                request_id=request_id,
+                error=None if error is None else str(error),
+            )
+            await _call_hooks(self._on_response, event)
 
     def _handle_notice(self, notice: str | None) -> None:
         if not notice:
@@ -536,6 +520,22 @@ async def _call_hooks(hooks: Sequence[Hook], event: Any) -> None:
         result = hook(event)
         if inspect.isawaitable(result):
             await result
+
+
+def _failure(method: str, shown: str, exc: BaseException) -> _AttemptFailed:
+    """Classify a connection-level failure: was the request certainly not sent, may it be
+    retried, was it a timeout."""
+    not_sent = isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError)
+    # A certificate problem will not go away by retrying.
+    retryable = not isinstance(exc, aiohttp.ClientConnectorCertificateError)
+    is_timeout = isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError)
+    cls = APITimeoutError if is_timeout else APIConnectionError
+    what = "timed out" if is_timeout else f"failed: {type(exc).__name__}: {exc}"
+    if not_sent:
+        what += " (the request was not sent)"
+    error = cls(f"{method} {shown} {what}", method=method, url=shown, ambiguous=not not_sent)
+    error.__cause__ = exc
+    return _AttemptFailed(error, retryable=retryable, timeout=is_timeout)
 
 
 def _client_timeout(seconds: float) -> aiohttp.ClientTimeout:
