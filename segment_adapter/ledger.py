@@ -9,6 +9,14 @@ and the ids of the first delivery instead of sending again.
 An entry is written only after Qualtrics confirmed the delivery, in one step (one dict update or
 one SQLite transaction), so a cancelled delivery never leaves a half-written entry.
 
+The ledger also holds the write-ahead marks of transactions whose send is uncertain. Before each
+transactions request the destination marks its keys as pending; it clears a mark once the outcome
+is certain (created, rejected, or certainly not sent) and keeps it when the request failed
+ambiguously, timed out or was cancelled, or when the process died mid-request. A redelivery of a
+marked key lists the contact's transactions (after the mark's ``not_before``) instead of sending
+blind. With :class:`SQLiteLedger` this holds across restarts; with :class:`MemoryLedger` only
+within the process.
+
 Two implementations are included: :class:`MemoryLedger` (the default; forgets on restart) and
 :class:`SQLiteLedger` (a file, shared by processes on one machine; stdlib ``sqlite3``). Anything
 with the methods of :class:`DeliveryLedger` can be plugged in (Redis, a database table...).
@@ -22,6 +30,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Protocol, runtime_checkable
@@ -32,6 +41,7 @@ __all__ = [
     "DeliveryLedger",
     "LedgerEntry",
     "LedgerKey",
+    "PendingKey",
     "SCHEMA_VERSION",
     "MemoryLedger",
     "SQLiteLedger",
@@ -39,6 +49,9 @@ __all__ = [
 
 LedgerKey = tuple[str, str]
 """``(message_id, subscription_key)``: what the ledger is keyed by."""
+
+PendingKey = tuple[str, str]
+"""``(directory_id, transaction_key)``: what a pending (uncertain) transaction is keyed by."""
 
 
 def _utc_now() -> dt.datetime:
@@ -76,7 +89,9 @@ class DeliveryLedger(Protocol):
 
     Implementations must be safe to call from concurrent tasks, must keep the first entry when
     the same key is recorded twice, and must write all entries of one :meth:`record` call
-    atomically (all or none).
+    atomically (all or none); the same holds for one :meth:`mark_pending` or
+    :meth:`clear_pending` call. Pending marks must last as long as the deliveries they protect
+    (a persistent ledger keeps them across restarts).
     """
 
     async def lookup(self, keys: Iterable[LedgerKey]) -> dict[LedgerKey, LedgerEntry]:
@@ -85,6 +100,23 @@ class DeliveryLedger(Protocol):
 
     async def record(self, entries: Iterable[LedgerEntry]) -> None:
         """Record confirmed deliveries (an existing key keeps its first entry)."""
+        ...
+
+    async def mark_pending(self, keys: Iterable[PendingKey], *, not_before: float) -> None:
+        """Mark transactions as possibly sent (write-ahead, before their request).
+
+        ``not_before`` is a wall-clock time (``time.time()``, epoch seconds) before which a
+        check for them cannot be trusted (the write may still land). Marking a key again
+        replaces its ``not_before``.
+        """
+        ...
+
+    async def lookup_pending(self, keys: Iterable[PendingKey]) -> dict[PendingKey, float]:
+        """Return ``not_before`` of the marked ``keys`` (keys not marked are absent)."""
+        ...
+
+    async def clear_pending(self, keys: Iterable[PendingKey]) -> None:
+        """Remove the marks of transactions whose outcome is certain (unknown keys are fine)."""
         ...
 
     async def aclose(self) -> None:
@@ -97,10 +129,11 @@ class MemoryLedger:
 
     Enough to absorb repeats while the process runs (Segment's retries of a batch it did not
     get an answer for usually come within minutes). Use :class:`SQLiteLedger` to survive
-    restarts.
+    restarts: pending transaction marks, too, are forgotten with the process.
 
     Args:
-        max_entries: How many deliveries to remember; the oldest are forgotten first.
+        max_entries: How many deliveries (and, separately, pending marks) to remember; the
+            oldest are forgotten first.
 
     Raises:
         ValueError: ``max_entries`` is not a positive integer.
@@ -111,6 +144,7 @@ class MemoryLedger:
             raise ValueError(f"max_entries must be a positive integer, got {max_entries!r}")
         self._max_entries = max_entries
         self._entries: OrderedDict[LedgerKey, LedgerEntry] = OrderedDict()
+        self._pending: OrderedDict[PendingKey, float] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -126,21 +160,48 @@ class MemoryLedger:
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
 
+    async def mark_pending(self, keys: Iterable[PendingKey], *, not_before: float) -> None:
+        """Mark transactions as possibly sent; a key marked again gets the new ``not_before``."""
+        for key in list(keys):
+            self._pending[key] = not_before
+            self._pending.move_to_end(key)
+        while len(self._pending) > self._max_entries:
+            self._pending.popitem(last=False)
+
+    async def lookup_pending(self, keys: Iterable[PendingKey]) -> dict[PendingKey, float]:
+        """Return ``not_before`` of the marked ``keys``."""
+        return {key: self._pending[key] for key in keys if key in self._pending}
+
+    async def clear_pending(self, keys: Iterable[PendingKey]) -> None:
+        """Remove the marks of ``keys``."""
+        for key in list(keys):
+            self._pending.pop(key, None)
+
     async def aclose(self) -> None:
         """Nothing to release."""
 
     def __repr__(self) -> str:
-        return f"MemoryLedger(entries={len(self._entries)}, max_entries={self._max_entries})"
+        return (
+            f"MemoryLedger(entries={len(self._entries)}, pending={len(self._pending)}, "
+            f"max_entries={self._max_entries})"
+        )
 
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The layout of :class:`SQLiteLedger` files, stored as the file's ``PRAGMA user_version``.
 
 Version 1: one table ``deliveries (message_id TEXT, subscription TEXT, ids TEXT /* JSON */,
 delivered_at TEXT /* ISO-8601 UTC */)``, primary key ``(message_id, subscription)``.
+
+Version 2 adds ``pending_transactions (transaction_key TEXT, directory_id TEXT, not_before REAL,
+marked_at REAL)`` (both times epoch seconds), primary key ``(transaction_key, directory_id)``.
+A version-1 file is migrated in place when opened.
 """
 
-_SCHEMA = """
+# The statements that bring a file from version ``n - 1`` to ``n`` (idempotent: a file written
+# before versions were recorded has version 0 and may already hold the version-1 table).
+_MIGRATIONS: dict[int, str] = {
+    1: """
 CREATE TABLE IF NOT EXISTS deliveries (
     message_id   TEXT NOT NULL,
     subscription TEXT NOT NULL,
@@ -149,7 +210,20 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (message_id, subscription)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (delivered_at);
-"""
+""",
+    2: """
+CREATE TABLE IF NOT EXISTS pending_transactions (
+    transaction_key TEXT NOT NULL,
+    directory_id    TEXT NOT NULL,
+    not_before      REAL NOT NULL,
+    marked_at       REAL NOT NULL,
+    PRIMARY KEY (transaction_key, directory_id)
+) WITHOUT ROWID;
+""",
+}
+
+# SQLite's default limit of variables per statement is 999 (older builds).
+_LOOKUP_CHUNK = 500
 
 
 class SQLiteLedger:
@@ -159,9 +233,11 @@ class SQLiteLedger:
     ``timeout`` seconds for each other). The file records its layout as ``PRAGMA user_version``
     (:data:`SCHEMA_VERSION`); a file of a newer version is refused rather than misread.
     Concurrent coroutines are safe: each call runs whole under a lock, and one ``record`` call
-    is one transaction. Calls run in a worker thread so they do not block the
-    event loop. Entries older than ``retention`` are deleted when the ledger opens; Segment
-    stops retrying after four hours, so the default week is generous.
+    is one transaction (as is one ``mark_pending`` or ``clear_pending`` call: one statement run
+    with ``executemany``). Calls run in a worker thread so they do not block the event loop.
+    Entries and pending marks older than ``retention`` are deleted when the ledger opens;
+    Segment stops retrying after four hours, so the default week is generous. A version-1 file
+    is migrated to the current schema when opened (processes of an older version then refuse it).
 
     Args:
         path: The database file (created if missing) or ``":memory:"``.
@@ -194,12 +270,16 @@ class SQLiteLedger:
             if retention is not None:
                 cutoff = (_utc_now() - retention).isoformat()
                 self._connection.execute("DELETE FROM deliveries WHERE delivered_at < ?", (cutoff,))
+                self._connection.execute(
+                    "DELETE FROM pending_transactions WHERE marked_at < ?",
+                    (time.time() - retention.total_seconds(),),
+                )
         except BaseException:
             self._connection.close()
             raise
 
     def _migrate(self, db: sqlite3.Connection) -> None:
-        """Create the schema in a new file, or check that an existing file's is ours."""
+        """Create the schema in a new file, or bring an older file's up to date."""
         with db:
             db.execute("BEGIN IMMEDIATE")  # two processes opening a new file at once
             (version,) = db.execute("PRAGMA user_version").fetchone()
@@ -209,10 +289,13 @@ class SQLiteLedger:
                     f"this version of segment_adapter understands ({SCHEMA_VERSION}); upgrade "
                     "segment_adapter or use another ledgerPath"
                 )
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            if version < SCHEMA_VERSION:  # new, or written before versions were recorded
+            # Version 0 is a new file or one written before versions were recorded: every
+            # migration runs (they are idempotent). The whole upgrade is one transaction.
+            for target in range(max(version, 0) + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            if version < SCHEMA_VERSION:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @property
@@ -264,6 +347,68 @@ class SQLiteLedger:
                     "delivered_at) VALUES (?, ?, ?, ?)",
                     rows,
                 )
+
+    def _mark_pending_sync(self, rows: list[tuple[str, str, float, float]]) -> None:
+        with self._lock:
+            db = self._db()
+            with db:  # one transaction: all marks of the call, or none
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(
+                    "INSERT OR REPLACE INTO pending_transactions (transaction_key, directory_id, "
+                    "not_before, marked_at) VALUES (?, ?, ?, ?)",
+                    rows,
+                )
+
+    def _lookup_pending_sync(self, keys: list[PendingKey]) -> dict[PendingKey, float]:
+        wanted = set(keys)
+        by_key = sorted({key for _, key in keys})
+        found: dict[PendingKey, float] = {}
+        with self._lock:
+            db = self._db()
+            for start in range(0, len(by_key), _LOOKUP_CHUNK):
+                chunk = by_key[start : start + _LOOKUP_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for key, directory_id, not_before in db.execute(
+                    "SELECT transaction_key, directory_id, not_before FROM pending_transactions "
+                    f"WHERE transaction_key IN ({marks})",
+                    chunk,
+                ):
+                    if (directory_id, key) in wanted:
+                        found[(directory_id, key)] = not_before
+        return found
+
+    def _clear_pending_sync(self, keys: list[PendingKey]) -> None:
+        rows = [(key, directory_id) for directory_id, key in keys]
+        with self._lock:
+            db = self._db()
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(
+                    "DELETE FROM pending_transactions "
+                    "WHERE transaction_key = ? AND directory_id = ?",
+                    rows,
+                )
+
+    async def mark_pending(self, keys: Iterable[PendingKey], *, not_before: float) -> None:
+        """Mark transactions as possibly sent, in one statement; a key marked again gets the new
+        ``not_before``."""
+        marked_at = time.time()
+        rows = [(key, directory_id, not_before, marked_at) for directory_id, key in keys]
+        if rows:
+            await asyncio.to_thread(self._mark_pending_sync, rows)
+
+    async def lookup_pending(self, keys: Iterable[PendingKey]) -> dict[PendingKey, float]:
+        """Return ``not_before`` of the marked ``keys``."""
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        return await asyncio.to_thread(self._lookup_pending_sync, wanted)
+
+    async def clear_pending(self, keys: Iterable[PendingKey]) -> None:
+        """Remove the marks of ``keys``, in one statement."""
+        wanted = list(keys)
+        if wanted:
+            await asyncio.to_thread(self._clear_pending_sync, wanted)
 
     async def lookup(self, keys: Iterable[LedgerKey]) -> dict[LedgerKey, LedgerEntry]:
         """Return the entries recorded for ``keys``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -143,8 +144,10 @@ async def test_sqlite_file_records_its_schema_version(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "ledger.db") as db:
         assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         columns = [row[1] for row in db.execute("PRAGMA table_info(deliveries)")]
-    assert SCHEMA_VERSION == 1
+        pending = [row[1] for row in db.execute("PRAGMA table_info(pending_transactions)")]
+    assert SCHEMA_VERSION == 2
     assert columns == ["message_id", "subscription", "ids", "delivered_at"]
+    assert pending == ["transaction_key", "directory_id", "not_before", "marked_at"]
 
 
 async def test_sqlite_file_without_a_version_keeps_its_entries(tmp_path: Path) -> None:
@@ -181,3 +184,121 @@ async def test_concurrent_coroutines_share_a_ledger_safely(ledger: DeliveryLedge
     winners = {found.ids["transaction_id"] for found in final.values()}
     assert len(winners) == 1  # one record() call won every key: all-or-nothing per call
     assert all(view == final for view in seen)  # nobody ever saw a different first entry
+
+
+# --- pending (write-ahead) marks of transactions ---------------------------------------------
+
+
+async def test_pending_marks_are_looked_up_by_directory_and_key(ledger: DeliveryLedger) -> None:
+    await ledger.mark_pending([("POOL_1", "k1"), ("POOL_1", "k2")], not_before=1000.5)
+    found = await ledger.lookup_pending([("POOL_1", "k1"), ("POOL_2", "k1"), ("POOL_1", "k3")])
+    assert found == {("POOL_1", "k1"): 1000.5}
+
+
+async def test_marking_again_replaces_not_before(ledger: DeliveryLedger) -> None:
+    await ledger.mark_pending([("POOL_1", "k1")], not_before=1000.0)
+    await ledger.mark_pending([("POOL_1", "k1")], not_before=2000.0)
+    assert await ledger.lookup_pending([("POOL_1", "k1")]) == {("POOL_1", "k1"): 2000.0}
+
+
+async def test_cleared_marks_are_gone_and_others_stay(ledger: DeliveryLedger) -> None:
+    await ledger.mark_pending([("POOL_1", "k1"), ("POOL_1", "k2")], not_before=5.0)
+    await ledger.clear_pending([("POOL_1", "k1"), ("POOL_1", "never-marked")])
+    found = await ledger.lookup_pending([("POOL_1", "k1"), ("POOL_1", "k2")])
+    assert found == {("POOL_1", "k2"): 5.0}
+
+
+async def test_empty_pending_calls_are_fine(ledger: DeliveryLedger) -> None:
+    await ledger.mark_pending([], not_before=1.0)
+    await ledger.clear_pending([])
+    assert await ledger.lookup_pending([]) == {}
+
+
+async def test_pending_marks_are_separate_from_deliveries(ledger: DeliveryLedger) -> None:
+    await ledger.mark_pending([("m1", "sub")], not_before=1.0)
+    assert await ledger.lookup([("m1", "sub")]) == {}
+    await ledger.record([entry("m1")])
+    assert await ledger.lookup_pending([("m1", "sub")]) == {("m1", "sub"): 1.0}
+
+
+async def test_many_pending_marks_in_one_call(ledger: DeliveryLedger) -> None:
+    keys = [("POOL_1", f"k{n}") for n in range(1200)]  # more than one SQLite lookup chunk
+    await ledger.mark_pending(keys, not_before=7.0)
+    assert await ledger.lookup_pending(keys) == dict.fromkeys(keys, 7.0)
+    await ledger.clear_pending(keys[:600])
+    assert set(await ledger.lookup_pending(keys)) == set(keys[600:])
+
+
+async def test_memory_ledger_bounds_its_pending_marks() -> None:
+    ledger = MemoryLedger(max_entries=2)
+    await ledger.mark_pending([("P", "k1"), ("P", "k2"), ("P", "k3")], not_before=1.0)
+    assert set(await ledger.lookup_pending([("P", "k1"), ("P", "k2"), ("P", "k3")])) == {
+        ("P", "k2"),
+        ("P", "k3"),
+    }
+
+
+async def test_sqlite_pending_marks_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    first = SQLiteLedger(path)
+    await first.mark_pending([("POOL_1", "k1"), ("POOL_1", "k2")], not_before=1234.5)
+    await first.clear_pending([("POOL_1", "k2")])
+    await first.aclose()
+    second = SQLiteLedger(path)
+    found = await second.lookup_pending([("POOL_1", "k1"), ("POOL_1", "k2")])
+    await second.aclose()
+    assert found == {("POOL_1", "k1"): 1234.5}
+
+
+async def test_sqlite_drops_pending_marks_past_retention_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    first = SQLiteLedger(path)
+    await first.mark_pending([("P", "old"), ("P", "new")], not_before=1.0)
+    await first.aclose()
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "UPDATE pending_transactions SET marked_at = ? WHERE transaction_key = 'old'",
+            (time.time() - 30 * 86400,),
+        )
+    second = SQLiteLedger(path, retention=dt.timedelta(days=7))
+    found = await second.lookup_pending([("P", "old"), ("P", "new")])
+    await second.aclose()
+    assert set(found) == {("P", "new")}
+
+
+async def test_sqlite_mark_is_all_or_nothing(tmp_path: Path) -> None:
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    with pytest.raises(sqlite3.Error):
+        await ledger.mark_pending([("P", "k1"), ("P", object())], not_before=1.0)  # type: ignore[list-item]
+    assert await ledger.lookup_pending([("P", "k1")]) == {}
+    await ledger.aclose()
+
+
+_VERSION_1 = """
+CREATE TABLE deliveries (
+    message_id   TEXT NOT NULL,
+    subscription TEXT NOT NULL,
+    ids          TEXT NOT NULL,
+    delivered_at TEXT NOT NULL,
+    PRIMARY KEY (message_id, subscription)
+) WITHOUT ROWID;
+CREATE INDEX deliveries_by_time ON deliveries (delivered_at);
+INSERT INTO deliveries VALUES ('m1', 'sub', '{"contact_id": "CID_1"}', '2024-05-01T13:00:00+00:00');
+PRAGMA user_version = 1;
+"""
+
+
+async def test_a_version_1_file_is_migrated_and_keeps_its_entries(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(_VERSION_1)
+    ledger = SQLiteLedger(path, retention=None)
+    assert (await ledger.lookup([("m1", "sub")]))[("m1", "sub")].ids == {"contact_id": "CID_1"}
+    await ledger.mark_pending([("POOL_1", "k1")], not_before=9.0)
+    assert await ledger.lookup_pending([("POOL_1", "k1")]) == {("POOL_1", "k1"): 9.0}
+    await ledger.aclose()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+    reopened = SQLiteLedger(path, retention=None)  # opening a migrated file again is a no-op
+    assert await reopened.lookup_pending([("POOL_1", "k1")]) == {("POOL_1", "k1"): 9.0}
+    await reopened.aclose()
