@@ -10,6 +10,10 @@ ledger; and rolls the outcomes up into one :class:`EventResult` per event.
 A delivery is identified by (``messageId`` or a hash of the event, subscription key). While one
 is in flight, it has a future in ``_inflight``; it leaves that map only after its ledger entry is
 written, so a concurrent redelivery either waits for it or finds it in the ledger.
+
+Transactions whose send is uncertain are marked in the same ledger (write-ahead, see
+``TransactionDelivery``). A ledger written for an older version of the protocol, without the
+pending-mark methods, still works: its marks are then kept in this process only (with a warning).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from .actions._outcome import Outcome, failure
 from .actions._payloads import check_payload
 from .errors import AdapterError, EventValidationError
 from .events import ParsedItem, SegmentEvent, parse_event
-from .ledger import DeliveryLedger, LedgerEntry, LedgerKey
+from .ledger import DeliveryLedger, LedgerEntry, LedgerKey, MemoryLedger, PendingKey
 
 __all__ = ["Dispatcher"]
 
@@ -42,6 +46,50 @@ logger = logging.getLogger("segment_adapter.destination")
 # What a delivery's future holds: the outcome, and whether it came from an earlier delivery.
 _Settled = tuple[Outcome, bool]
 _DeliveryKey = tuple[str, str]
+
+
+_PENDING_METHODS = ("mark_pending", "lookup_pending", "clear_pending")
+
+
+class _ProcessPendingMarks:
+    """A ledger without pending-mark methods, plus marks kept in this process (as before they
+    moved into the ledger)."""
+
+    def __init__(self, ledger: Any) -> None:
+        self._ledger = ledger
+        self._marks = MemoryLedger(max_entries=100_000)
+
+    async def lookup(self, keys: Iterable[LedgerKey]) -> dict[LedgerKey, LedgerEntry]:
+        found: dict[LedgerKey, LedgerEntry] = await self._ledger.lookup(keys)
+        return found
+
+    async def record(self, entries: Iterable[LedgerEntry]) -> None:
+        await self._ledger.record(entries)
+
+    async def mark_pending(self, keys: Iterable[PendingKey], *, not_before: float) -> None:
+        await self._marks.mark_pending(keys, not_before=not_before)
+
+    async def lookup_pending(self, keys: Iterable[PendingKey]) -> dict[PendingKey, float]:
+        return await self._marks.lookup_pending(keys)
+
+    async def clear_pending(self, keys: Iterable[PendingKey]) -> None:
+        await self._marks.clear_pending(keys)
+
+    async def aclose(self) -> None:
+        await self._ledger.aclose()
+
+
+def _with_pending_marks(ledger: DeliveryLedger) -> DeliveryLedger:
+    """``ledger``, or a wrapper keeping pending marks in memory when it cannot hold them."""
+    if all(callable(getattr(ledger, name, None)) for name in _PENDING_METHODS):
+        return ledger
+    logger.warning(
+        "%s has no %s: transactions whose send was uncertain are remembered in this process "
+        "only, so a redelivery after a restart may duplicate them",
+        type(ledger).__name__,
+        "/".join(_PENDING_METHODS),
+    )
+    return _ProcessPendingMarks(ledger)
 
 
 @attrs.define(eq=False)
@@ -128,7 +176,7 @@ class Dispatcher:
     Args:
         client: The SDK client.
         routes: The compiled subscriptions.
-        ledger: Where confirmed deliveries are recorded.
+        ledger: Where confirmed deliveries are recorded and uncertain transactions marked.
         concurrency: Qualtrics operations in flight at once (contact lookups and creates,
             workflow triggers, transaction requests); the client's own limits apply too.
         max_per_request: Transactions per ``transactions.create`` request.
@@ -151,7 +199,11 @@ class Dispatcher:
         self._limiter = asyncio.Semaphore(concurrency)
         self.contacts = ContactCache(max_entries=contact_cache_size)
         self._transactions = upsert_transaction.TransactionDelivery(
-            client, cache=self.contacts, limiter=self._limiter, max_per_request=max_per_request
+            client,
+            cache=self.contacts,
+            limiter=self._limiter,
+            ledger=_with_pending_marks(ledger),
+            max_per_request=max_per_request,
         )
         self._inflight: dict[_DeliveryKey, asyncio.Future[_Settled]] = {}
 

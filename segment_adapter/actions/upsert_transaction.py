@@ -16,10 +16,13 @@ What changes (the hosted defects this fixes):
   ``segment_adapter._keys``). After an ambiguous failure (the connection dropped after the
   request was sent), the contact's transactions are listed and one with the same mailing list,
   date and data is taken as the one sent; only when none matches is it sent again, once. If the
-  listing fails, the event fails as retryable, and the key is remembered so that a redelivery
+  listing fails, the event fails as retryable, and the key stays marked so that a redelivery
   checks again before sending. A timed-out or cancelled transaction request is treated the same
   way, except that the check waits ``2 * client.timeout`` for the write to land (a redelivery
-  before then fails retryably without sending). The memory of such keys is per process.
+  before then fails retryably without sending). The marks are write-ahead records in the
+  delivery ledger (``DeliveryLedger.mark_pending``), written before each request, so they also
+  cover a process that dies mid-request: with a persistent ledger a redelivery after a restart
+  checks too. Nothing is sent when the mark cannot be written.
 * Unprocessed transactions (D4) fail their event with Qualtrics' message.
 * ``transactionData`` (D5): nested values are JSON-encoded per key, ``null`` values dropped.
 * Dates (D10): see :func:`~segment_adapter.actions._payloads.parse_transaction_date`.
@@ -29,9 +32,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -41,11 +44,13 @@ from qualtrics_sdk import (
     ContactTransaction,
     NotFoundError,
     QualtricsClient,
+    QualtricsError,
     TransactionChunkError,
     TransactionCreate,
     TransactionResult,
 )
 
+from ..ledger import DeliveryLedger, PendingKey
 from ._contact_cache import ContactCache
 from ._defaults import UPSERT_TRANSACTION, ActionSpec
 from ._outcome import Outcome, failure
@@ -54,6 +59,8 @@ from ._payloads import flat_map, parse_transaction_date, same_stored_value
 __all__ = ["SPEC", "TransactionDelivery", "TransactionWork", "prepare"]
 
 SPEC: ActionSpec = UPSERT_TRANSACTION
+
+logger = logging.getLogger("segment_adapter.destination")
 
 # Stands in for the contact id until it is known, so the transaction is validated up front.
 _UNRESOLVED: Final = "CID_UNRESOLVED"
@@ -166,13 +173,17 @@ def _unprocessed_message(error: Any) -> str:
 class TransactionDelivery:
     """Resolves contacts and sends transactions for a set of :class:`TransactionWork`.
 
-    One instance lives as long as its destination: it owns nothing but the memory of keys whose
-    last send was ambiguous and could not be checked (so a redelivery checks before sending).
+    One instance lives as long as its destination. It keeps no state of its own about sends:
+    keys whose send is uncertain are marked in the ledger (write-ahead, before each request) and
+    unmarked once their outcome is certain, so a redelivery, in this process or after a restart,
+    checks before sending.
 
     Args:
         client: The SDK client.
         cache: Contact ids by identity, shared by all deliveries.
         limiter: Bounds concurrent contact lookups and transaction requests.
+        ledger: Holds the pending marks (``mark_pending``, ``lookup_pending``,
+            ``clear_pending``).
         max_per_request: Transactions per request (the SDK's chunk size).
     """
 
@@ -182,17 +193,14 @@ class TransactionDelivery:
         *,
         cache: ContactCache,
         limiter: asyncio.Semaphore,
+        ledger: DeliveryLedger,
         max_per_request: int = 100,
-        max_suspects: int = 100_000,
     ) -> None:
         self._client = client
         self._cache = cache
         self._limiter = limiter
+        self._ledger = ledger
         self._max_per_request = max_per_request
-        self._max_suspects = max_suspects
-        # (directory, key) -> monotonic time before which a check cannot be trusted: a write that
-        # timed out may still be in progress at Qualtrics, so listing too early finds nothing.
-        self._suspects: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     async def deliver(self, works: Sequence[TransactionWork]) -> list[Outcome]:
         """Deliver every work item; returns one outcome per item, in order. Never raises."""
@@ -249,15 +257,21 @@ class TransactionDelivery:
         self, directory_id: str, transactions: dict[str, TransactionCreate]
     ) -> dict[str, Outcome]:
         outcomes: dict[str, Outcome] = {}
-        suspects = {
-            key: item for key, item in transactions.items() if (directory_id, key) in self._suspects
-        }
-        fresh = {key: item for key, item in transactions.items() if key not in suspects}
-        now = time.monotonic()
-        for key, item in list(suspects.items()):
-            not_before = self._suspects[(directory_id, key)]
-            if not_before > now:
-                del suspects[key]
+        try:
+            marked = await self._ledger.lookup_pending(
+                [(directory_id, key) for key in transactions]
+            )
+        except Exception as exc:
+            logger.exception("the delivery ledger failed; failing the transactions retryably")
+            return self._ledger_failed(transactions, f"could not be read ({exc})")
+        suspects: dict[str, TransactionCreate] = {}
+        fresh: dict[str, TransactionCreate] = {}
+        now = time.time()
+        for key, item in transactions.items():
+            not_before = marked.get((directory_id, key))
+            if not_before is None:
+                fresh[key] = item
+            elif not_before > now:
                 outcomes[key] = Outcome.failed(
                     "an earlier send of this transaction timed out and may still be in progress "
                     "at Qualtrics; it is checked (not re-sent) once that has had time to settle",
@@ -265,6 +279,8 @@ class TransactionDelivery:
                     retry_after=not_before - now,
                     contact_id=item.contact_id,
                 )
+            else:
+                suspects[key] = item
         if suspects:
             # An earlier send of these may have gone through: check before sending again.
             matched, absent = await self._reconcile(directory_id, suspects, set())
@@ -278,31 +294,56 @@ class TransactionDelivery:
     ) -> dict[str, Outcome]:
         if not transactions:
             return {}
+        sending = False
         try:
             async with self._limiter:
+                try:
+                    # Write-ahead: if this process dies mid-request, the mark remains and a
+                    # redelivery checks before sending again. No mark, no send.
+                    await self._mark(directory_id, transactions, not_before=self._settled_at())
+                except Exception as exc:
+                    logger.exception("the delivery ledger failed; not sending the transactions")
+                    return self._ledger_failed(transactions, f"could not be written ({exc})")
+                sending = True
                 result = await self._client.transactions.create(
                     directory_id, transactions, max_per_request=self._max_per_request
                 )
         except asyncio.CancelledError:
-            # Cancelled while the request may already be at Qualtrics (or queued behind the
-            # limiter: checking those first only costs a listing). A redelivery must check, after
-            # the write has had time to land, before it sends again; never re-send blind.
-            self._remember(directory_id, transactions, not_before=self._settled_at())
+            if sending:
+                # The request may be at Qualtrics; count the settle time from now, not from the
+                # write-ahead mark (the chunks go one after another). Best effort: the
+                # write-ahead mark already stops a blind re-send.
+                await self._mark_quietly(directory_id, transactions, self._settled_at())
             raise
         except TransactionChunkError as exc:
             return await self._after_chunk_error(directory_id, transactions, exc, final=final)
         except Exception as exc:
+            if isinstance(exc, QualtricsError) and not getattr(exc, "ambiguous", False):
+                await self._clear(directory_id, transactions)  # certainly not sent
             return {
                 key: failure(exc, contact_id=item.contact_id) for key, item in transactions.items()
             }
-        return self._settled(directory_id, transactions, result)
+        outcomes = self._settled(transactions, result)
+        await self._clear(directory_id, outcomes)
+        return outcomes
+
+    def _ledger_failed(
+        self, transactions: Mapping[str, TransactionCreate], what: str
+    ) -> dict[str, Outcome]:
+        return {
+            key: Outcome.failed(
+                f"the delivery ledger {what}; the transaction was not sent, so that it cannot be "
+                "sent twice",
+                retryable=True,
+                contact_id=item.contact_id,
+            )
+            for key, item in transactions.items()
+        }
 
     def _settled(
-        self,
-        directory_id: str,
-        transactions: Mapping[str, TransactionCreate],
-        result: TransactionResult,
+        self, transactions: Mapping[str, TransactionCreate], result: TransactionResult
     ) -> dict[str, Outcome]:
+        """Outcomes of the keys Qualtrics answered for (created or unprocessed: both certain)."""
         outcomes: dict[str, Outcome] = {}
         for key, item in transactions.items():
             if key in result.created:
@@ -313,9 +354,6 @@ class TransactionDelivery:
                 outcomes[key] = Outcome.failed(
                     _unprocessed_message(result.unprocessed[key]), contact_id=item.contact_id
                 )
-            else:
-                continue
-            self._suspects.pop((directory_id, key), None)
         return outcomes
 
     async def _after_chunk_error(
@@ -326,11 +364,12 @@ class TransactionDelivery:
         *,
         final: bool,
     ) -> dict[str, Outcome]:
-        outcomes = self._settled(directory_id, transactions, exc.partial_result)
+        outcomes = self._settled(transactions, exc.partial_result)
         cause = exc.cause if exc.cause is not None else exc
         failed = {key: transactions[key] for key in exc.failed_keys if key in transactions}
         unsent = {key: transactions[key] for key in exc.unsent_keys if key in transactions}
         if not exc.ambiguous:
+            await self._clear(directory_id, [*outcomes, *failed, *unsent])
             for key, item in failed.items():
                 outcomes[key] = failure(cause, contact_id=item.contact_id)
             why = failure(cause)
@@ -342,11 +381,12 @@ class TransactionDelivery:
                     contact_id=item.contact_id,
                 )
             return outcomes
+        await self._clear(directory_id, [*outcomes, *unsent])
         if isinstance(cause, APITimeoutError):
             # The write may still land after we give up waiting: checking now would find nothing
             # and re-sending would duplicate it. Fail retryably; a redelivery checks first.
             settle = self._settle_seconds()
-            self._remember(directory_id, failed, not_before=time.monotonic() + settle)
+            await self._mark_quietly(directory_id, failed, time.time() + settle)
             for key, item in failed.items():
                 outcomes[key] = Outcome.failed(
                     f"the transaction request timed out ({cause}); it may still be written, so it "
@@ -357,7 +397,9 @@ class TransactionDelivery:
                 )
             outcomes.update(await self._send(directory_id, unsent, final=True))
             return outcomes
-        self._remember(directory_id, failed)
+        # The connection failed after sending: the answer is lost, not the write in progress,
+        # so a check may run at once.
+        await self._mark_quietly(directory_id, failed, time.time())
         if final:
             for key, item in {**failed, **unsent}.items():
                 outcomes[key] = Outcome.failed(
@@ -378,20 +420,38 @@ class TransactionDelivery:
         return 2 * self._client.timeout
 
     def _settled_at(self) -> float:
-        return time.monotonic() + self._settle_seconds()
+        """Wall-clock time (epoch seconds) after which a send started now has landed or not."""
+        return time.time() + self._settle_seconds()
 
-    def _remember(
-        self,
-        directory_id: str,
-        transactions: Mapping[str, TransactionCreate],
-        *,
-        not_before: float = 0.0,
+    async def _mark(self, directory_id: str, keys: Iterable[str], *, not_before: float) -> None:
+        await self._ledger.mark_pending(
+            [(directory_id, key) for key in keys], not_before=not_before
+        )
+
+    async def _mark_quietly(
+        self, directory_id: str, keys: Iterable[str], not_before: float
     ) -> None:
-        for key in transactions:
-            self._suspects[(directory_id, key)] = not_before
-            self._suspects.move_to_end((directory_id, key))
-        while len(self._suspects) > self._max_suspects:
-            self._suspects.popitem(last=False)
+        """Update marks that are already written; a failure leaves the write-ahead mark."""
+        marks: list[PendingKey] = [(directory_id, key) for key in keys]
+        if not marks:
+            return
+        try:
+            await asyncio.shield(self._ledger.mark_pending(marks, not_before=not_before))
+        except Exception:
+            logger.exception("could not update %d pending transaction mark(s)", len(marks))
+
+    async def _clear(self, directory_id: str, keys: Iterable[str]) -> None:
+        """Unmark keys whose outcome is certain. A failure only costs a check on redelivery."""
+        marks: list[PendingKey] = [(directory_id, key) for key in keys]
+        if not marks:
+            return
+        try:
+            await self._ledger.clear_pending(marks)
+        except Exception:
+            logger.exception(
+                "could not clear %d pending transaction mark(s); a redelivery checks them first",
+                len(marks),
+            )
 
     async def _reconcile(
         self,
@@ -402,7 +462,7 @@ class TransactionDelivery:
         """Find which of ``transactions`` exist. Returns (outcomes, confirmed absent).
 
         Keys whose contact's transactions cannot be listed get a retryable failure and stay
-        remembered as suspects; they are neither matched nor sent.
+        marked as pending; they are neither matched nor sent. Matched keys are unmarked.
         """
         by_contact: dict[str, list[str]] = {}
         for key, item in transactions.items():
@@ -437,9 +497,9 @@ class TransactionDelivery:
                     continue
                 claimed.add(match.id)
                 outcomes[key] = Outcome.ok(contact_id=contact_id, transaction_id=match.id)
-                self._suspects.pop((directory_id, key), None)
 
         await asyncio.gather(*(check(contact, keys) for contact, keys in by_contact.items()))
+        await self._clear(directory_id, [key for key in outcomes if outcomes[key].delivered])
         return outcomes, absent
 
     async def _stored_transactions(

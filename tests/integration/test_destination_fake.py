@@ -287,3 +287,35 @@ async def test_cancelled_while_the_transactions_post_is_in_flight_still_makes_on
     assert (result.status, result.duplicate) == ("delivered", False)
     assert result.subscriptions[0].transaction_id == record.id
     assert len(fake.requests(method="POST", path=TX_POST)) == 1
+
+
+async def test_an_ambiguous_send_before_a_restart_is_checked_not_resent(
+    fake: FakeQualtrics, tmp_path: Path
+) -> None:
+    """The POST is written but its answer lost, and the check fails too: the process gives up
+    (retryable). After a restart (new client, new destination, same ledger file) the redelivery
+    lists the contact's transactions and finds it: one transaction, one POST."""
+    path = tmp_path / "ledger.db"
+    fake.faults.drop_after(method="POST", path=TX_POST)
+    fake.faults.fail(500, method="GET", path="/API/v3/directories/*/contacts/*/transactions")
+    before = SQLiteLedger(path)
+    async with (
+        fake.client(retry_policy=RetryPolicy(max_retries=0)) as client,
+        QualtricsDestination(client, [orders(fake)], ledger=before) as destination,
+    ):
+        failed = await destination.send(order(1, 1))
+    await before.aclose()
+    assert (failed.status, failed.retryable) == ("failed", True)
+    assert len(fake.transactions(directory_id=DIRECTORY)) == 1
+    fake.faults.clear()
+
+    after = SQLiteLedger(path)
+    async with (
+        fake.client(retry_policy=RetryPolicy(max_retries=0)) as client,
+        QualtricsDestination(client, [orders(fake)], ledger=after) as destination,
+    ):
+        result = await destination.send(order(1, 1))
+    await after.aclose()
+    (record,) = fake.transactions(directory_id=DIRECTORY)
+    assert (result.status, result.subscriptions[0].transaction_id) == ("delivered", record.id)
+    assert len(fake.requests(method="POST", path=TX_POST)) == 1

@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,7 @@ from _destination_helpers import (
     TRANSACTIONS,
     create_all,
     created,
+    envelope,
     error_body,
     expected_key,
     listing,
@@ -27,7 +29,13 @@ from _destination_helpers import (
 from aioresponses import CallbackResult, aioresponses
 
 from qualtrics_sdk import QualtricsClient, RetryPolicy
-from segment_adapter import LedgerEntry, MemoryLedger, QualtricsDestination, Subscription
+from segment_adapter import (
+    LedgerEntry,
+    MemoryLedger,
+    QualtricsDestination,
+    SQLiteLedger,
+    Subscription,
+)
 from segment_adapter.ledger import LedgerKey
 
 TX_PATH = "/API/v3/directories/POOL_1/transactions"
@@ -346,3 +354,105 @@ async def test_cancelled_mid_post_records_nothing_and_checks_before_resending() 
     assert (again.status, again.duplicate) == ("delivered", True)
     entry = (await ledger.lookup([("msg-1", "orders")]))[("msg-1", "orders")]
     assert entry.ids == {"contact_id": "CID_1", "transaction_id": "CTR_MINE"}
+
+
+# --- write-ahead marks in the ledger ------------------------------------------------------------
+
+
+class UnmarkableLedger(MemoryLedger):
+    async def mark_pending(self, keys: Iterable[tuple[str, str]], *, not_before: float) -> None:
+        raise OSError("disk full")
+
+
+async def test_nothing_is_sent_when_the_write_ahead_mark_cannot_be_written(
+    client: QualtricsClient,
+) -> None:
+    destination = QualtricsDestination(client, [orders()], ledger=UnmarkableLedger())
+    with aioresponses() as m:
+        result = await destination.send(order())
+    assert sent(m) == []
+    assert (result.status, result.retryable) == ("failed", True)
+    assert "disk full" in (result.error or "")
+    assert "not sent" in (result.error or "")
+
+
+async def test_the_mark_is_written_before_the_post_and_cleared_after(
+    client: QualtricsClient,
+) -> None:
+    ledger = MemoryLedger()
+    destination = QualtricsDestination(client, [orders()], ledger=ledger)
+    seen_during_post: list[dict[tuple[str, str], float]] = []
+
+    async def answer(url: Any, **kwargs: Any) -> CallbackResult:
+        seen_during_post.append(await ledger.lookup_pending([("POOL_1", KEY)]))
+        return create_all(url, **kwargs)
+
+    with aioresponses() as m:
+        m.post(TRANSACTIONS, callback=answer)
+        result = await destination.send(order())
+    assert result.status == "delivered"
+    assert [set(marks) for marks in seen_during_post] == [{("POOL_1", KEY)}]
+    assert await ledger.lookup_pending([("POOL_1", KEY)]) == {}
+
+
+async def test_an_unprocessed_transaction_is_unmarked(client: QualtricsClient) -> None:
+    ledger = MemoryLedger()
+    destination = QualtricsDestination(client, [orders()], ledger=ledger)
+    rejected = {
+        "createdTransactions": {},
+        "unprocessedTransactions": {KEY: {"error": "INVALID", "errorMessage": "bad list"}},
+    }
+    with aioresponses() as m:
+        m.post(TRANSACTIONS, payload=envelope(rejected))
+        result = await destination.send(order())
+    assert (result.status, result.retryable) == ("failed", False)
+    assert await ledger.lookup_pending([("POOL_1", KEY)]) == {}
+
+
+async def test_a_crash_mid_post_is_checked_by_the_next_process(tmp_path: Path) -> None:
+    """The POST reaches Qualtrics, which writes the transaction and never answers; the process
+    dies. A new process with the same SQLite ledger lists before sending: one POST in all."""
+    path = tmp_path / "ledger.db"
+    at_qualtrics: list[dict[str, Any]] = []
+    held = asyncio.Event()
+
+    async def write_and_hang(url: Any, **kwargs: Any) -> CallbackResult:
+        if not held.is_set():
+            at_qualtrics.append(stored("CTR_MINE"))
+            held.set()
+            await asyncio.sleep(3600)  # (aioresponses keeps a callback that was cancelled)
+        return create_all(url, **kwargs)
+
+    def client_for_process() -> QualtricsClient:
+        return QualtricsClient(
+            api_token="tok", datacenter="iad1", timeout=0.2, retry_policy=RetryPolicy(max_retries=0)
+        )
+
+    with aioresponses() as m:
+        m.post(TRANSACTIONS, callback=write_and_hang, repeat=True)
+        m.get(LIST, callback=lambda url, **kw: CallbackResult(payload=listing(*at_qualtrics)))
+        first_client = client_for_process()
+        first = QualtricsDestination(first_client, [orders()], ledger=SQLiteLedger(path))
+        task = asyncio.ensure_future(first.send(order()))
+        await held.wait()
+        # Write-ahead: the mark is on disk while the POST is in flight, before any outcome.
+        observer = SQLiteLedger(path)
+        assert set(await observer.lookup_pending([("POOL_1", KEY)])) == {("POOL_1", KEY)}
+        await observer.aclose()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await first_client.close()
+        del first  # the process is gone; its ledger connection is never closed
+
+        async with client_for_process() as second_client:
+            ledger = SQLiteLedger(path)
+            second = QualtricsDestination(second_client, [orders()], ledger=ledger)
+            too_soon = await second.send(order())
+            await asyncio.sleep(2 * second_client.timeout + 0.05)  # the write has settled
+            result = await second.send(order())
+            await ledger.aclose()
+    assert (too_soon.status, too_soon.retryable) == ("failed", True)
+    assert len(posts(m)) == 1
+    assert paths(m).count(LIST_PATH) == 1
+    assert (result.status, result.subscriptions[0].transaction_id) == ("delivered", "CTR_MINE")
