@@ -46,7 +46,10 @@ process and after restarts, so Segment's redeliveries are recognised:
   lowercase unpadded base32 of ``sha256("qualtrics-segment/1\\n" + subscription key + "\\n" +
   source)``.
 
-The ledger (:mod:`segment_adapter.ledger`) is keyed by ``(messageId, subscription key)``.
+The ledger (:mod:`segment_adapter.ledger`) is keyed by ``(messageId, subscription key)``. It also
+holds write-ahead marks of transactions being sent, keyed by ``(directoryId, transaction key)``,
+so a transaction whose send was uncertain is checked, not re-sent blind, on redelivery: after a
+restart too when the ledger is persistent (``ledgerPath``).
 """
 
 from __future__ import annotations
@@ -91,8 +94,9 @@ class QualtricsDestination:
         client: The SDK client to call Qualtrics with. It is closed by :meth:`aclose` only when
             ``owns_client`` is true (as with :meth:`from_config`).
         subscriptions: The subscriptions, in order (their index is used in results).
-        ledger: Where confirmed deliveries are remembered; default a new :class:`MemoryLedger`.
-            A ledger you pass is not closed by :meth:`aclose`.
+        ledger: Where confirmed deliveries and pending (uncertain) transactions are remembered;
+            default a new :class:`MemoryLedger` (forgotten on restart). A ledger you pass is not
+            closed by :meth:`aclose`.
         concurrency: Qualtrics operations in flight at once (the client's own limits apply too).
         max_per_request: Transactions per request (the SDK's chunk size, default 100).
         contact_cache_size: Identities whose contact id is remembered.
