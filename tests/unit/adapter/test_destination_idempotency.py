@@ -456,3 +456,20 @@ async def test_a_crash_mid_post_is_checked_by_the_next_process(tmp_path: Path) -
     assert len(posts(m)) == 1
     assert paths(m).count(LIST_PATH) == 1
     assert (result.status, result.subscriptions[0].transaction_id) == ("delivered", "CTR_MINE")
+
+
+async def test_a_ledger_without_pending_methods_keeps_marks_in_the_process(
+    client: QualtricsClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    destination = QualtricsDestination(client, [orders()], ledger=BrokenLedger())
+    assert "remembered in this process only" in caplog.text
+    with aioresponses() as m:
+        m.post(TRANSACTIONS, exception=aiohttp.ServerDisconnectedError())
+        m.get(LIST, status=500, payload=error_body(500, "oops"), repeat=True)
+        failed = await destination.send(order())
+    assert (failed.status, failed.retryable) == ("failed", True)
+    with aioresponses() as m:
+        m.get(LIST, payload=listing(stored("CTR_MINE")))
+        again = await destination.send(order())
+    assert paths(m) == [LIST_PATH]
+    assert again.subscriptions[0].transaction_id == "CTR_MINE"
