@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from _destination_helpers import TOKEN, make_client
-from aioresponses import aioresponses
+from aioresponses import CallbackResult, aioresponses
+from yarl import URL
 
 from qualtrics_sdk import QualtricsClient, RequestEvent
 from segment_adapter import (
@@ -155,15 +156,44 @@ def test_names_must_be_unique(client: QualtricsClient) -> None:
     assert (caught.value.subscription, caught.value.field) == (1, "name")
 
 
-def test_a_required_field_from_a_directive_is_accepted(client: QualtricsClient) -> None:
+TRACK = {
+    "type": "track",
+    "event": "Transaction Created",
+    "userId": "u-1",
+    "messageId": "m-1",
+    "timestamp": "2024-05-01T13:00:00Z",
+    "properties": {"directory": "POOL_9", "total": 5},
+    "context": {
+        "traits": {
+            "qualtricsContactId": "CID_1",
+            "qualtricsMailingListId": "CG_7",
+            "email": "ann@example.com",
+        }
+    },
+}
+
+
+async def test_a_required_field_from_a_directive_is_accepted(client: QualtricsClient) -> None:
     subscription = Subscription(
         action="upsertContactTransaction",
-        mapping={"directoryId": {"@path": "$.properties.directory"}},
+        mapping={
+            "directoryId": {"@path": "$.properties.directory"},
+            "transactionData": {"@path": "$.properties"},
+        },
     )
-    QualtricsDestination(client, [subscription])  # mailingListId comes from the defaults
+    destination = QualtricsDestination(client, [subscription])
+    url = "https://iad1.qualtrics.com/API/v3/directories/POOL_9/transactions"
+    with aioresponses() as mocked:
+        mocked.post(url, callback=_created_every_key)
+        result = await destination.send(TRACK)
+        [request] = mocked.requests[("POST", URL(url))]
+    assert result.status == "delivered", result
+    [(_, body)] = json.loads(request.kwargs["data"]).items()
+    # mailingListId and contactId come from the defaults (context.traits fallback, D6)
+    assert (body["mailingListId"], body["contactId"]) == ("CG_7", "CID_1")
 
 
-def test_without_default_mappings_only_the_users_fields_are_mapped(
+async def test_without_default_mappings_only_the_users_fields_are_mapped(
     client: QualtricsClient,
 ) -> None:
     subscription = Subscription(
@@ -171,7 +201,27 @@ def test_without_default_mappings_only_the_users_fields_are_mapped(
         mapping={**UPSERT_MAPPING, "extRef": {"@path": "$.userId"}},
         use_default_mappings=False,
     )
-    QualtricsDestination(client, [subscription])
+    destination = QualtricsDestination(client, [subscription])
+    url = "https://iad1.qualtrics.com/API/v3/directories/POOL_1/contacts/search"
+    with aioresponses() as mocked:
+        mocked.post(url, payload={"result": {"elements": [{"id": "CID_9"}]}})
+        mocked.post(
+            "https://iad1.qualtrics.com/API/v3/directories/POOL_1/transactions",
+            callback=_created_every_key,
+        )
+        result = await destination.send(TRACK)
+        [search] = mocked.requests[("POST", URL(url))]
+    assert result.status == "delivered", result
+    # Only extRef: the default email mapping (which would add an email criterion) is off.
+    assert json.loads(search.kwargs["data"]) == {
+        "filter": {"filterType": "extRef", "comparison": "eq", "value": "u-1"}
+    }
+
+
+def _created_every_key(url: URL, **kwargs: Any) -> CallbackResult:
+    keys = json.loads(kwargs["data"])
+    created = {key: {"id": f"CTR_{n}"} for n, key in enumerate(keys)}
+    return CallbackResult(payload={"result": {"createdTransactions": created}})
 
 
 def test_subscription_fields_are_type_checked() -> None:
