@@ -41,13 +41,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._contact_cache import ContactCache
 from ._defaults import ACTIONS, ActionSpec, FieldSpec
 
 __all__ = [
     "ACTIONS",
     "ActionSpec",
-    "ContactCache",
     "FieldSpec",
     "action_names",
     "default_mapping",

@@ -7,11 +7,11 @@ with ``mailingListId``, ``transactionDate`` and ``transactionData``.
 
 What changes (the hosted defects this fixes):
 
-* Batching (D3): contacts are resolved once per directory and identity through a
-  :class:`~segment_adapter.actions.ContactCache` (N concurrent events for one user cost one
-  search), and all transactions for one directory go in as few ``transactions.create`` requests
-  as the SDK's chunk size allows. A contact created for N waiting events gets the contact
-  fields (names, language, embedded data) of the first of them.
+* Batching (D3): contacts are resolved once per directory and identity through a contact-id
+  cache with single-flight lookups (N concurrent events for one user cost one search), and all
+  transactions for one directory go in as few ``transactions.create`` requests as the SDK's
+  chunk size allows. A contact created for N waiting events gets the contact fields (names,
+  language, embedded data) of the first of them.
 * Idempotency (D2): each transaction's key is derived from the event (see
   ``segment_adapter._keys``). After an ambiguous failure (the connection dropped after the
   request was sent), the contact's transactions are listed and one with the same mailing list,

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from segment_adapter.actions import ContactCache
+from segment_adapter.actions._contact_cache import ContactCache
 
 
 async def test_concurrent_callers_share_one_lookup() -> None:
