@@ -1,11 +1,12 @@
 """Benchmark 1: SDK overhead. ``contacts.get`` through ``QualtricsClient`` versus the same requests
 with a bare ``aiohttp.ClientSession`` plus ``json()`` (the physical floor of our stack).
 
-The fake Qualtrics runs in a child process (one core for it, one for the client). Both sides use
+The fake Qualtrics runs in a child process (one core for it, one for the client). Every side uses
 32 worker tasks pulling the next contact id from a shared iterator, one session each, and rounds
-alternate bare / SDK so machine noise falls on both. The SDK side returns typed ``Contact`` models
-(retries, hooks, redaction, envelope checks all active, as a user gets them). Target: SDK wall
-time within 1.15x of bare aiohttp.
+rotate between the sides so machine noise falls on all of them. The SDK side returns typed
+``Contact`` models (retries, hooks, redaction, envelope checks all active, as a user gets them);
+a third side, ``client.request``, measures the transport without the typed model. Target: SDK
+wall time within 1.15x of bare aiohttp.
 
 Run: ``python -m benchmarks.sdk_overhead [--quick] [--profile]``
 """
@@ -85,38 +86,55 @@ async def sdk_round(fake: FakeProcess, ids: Sequence[str]) -> Timing:
         return await _workers(ids, one)
 
 
-async def measure(count: int, rounds: int) -> tuple[list[Timing], list[Timing]]:
-    """Alternate bare and SDK rounds of ``count`` gets; return both sides' timings."""
-    bare: list[Timing] = []
-    sdk: list[Timing] = []
+async def transport_round(fake: FakeProcess, ids: Sequence[str]) -> Timing:
+    """The SDK's transport alone: ``client.request`` returns the decoded ``result`` dict (retries,
+    budget, concurrency cap, envelope checks and typed errors, but no model)."""
+    async with QualtricsClient(
+        api_token=fake.api_token, base_url=fake.base_url, max_concurrency=CONCURRENCY
+    ) as client:
+        prefix = f"/directories/{fake.directory_id}/contacts/"
+
+        async def one(contact_id: str) -> Any:
+            return await client.request("GET", prefix + contact_id)
+
+        await one(ids[0])
+        return await _workers(ids, one)
+
+
+SIDES = (bare_round, transport_round, sdk_round)
+
+
+async def measure(count: int, rounds: int) -> list[list[Timing]]:
+    """Rotate bare, transport-only and SDK rounds of ``count`` gets; one timing list per side."""
+    timings: list[list[Timing]] = [[] for _ in SIDES]
     with FakeProcess(contacts=min(count, 2_000)) as fake:
         seeded = fake.contact_ids
         ids = [seeded[i % len(seeded)] for i in range(count)]
-        await bare_round(fake, ids[: CONCURRENCY * 4])  # warm both paths up
-        await sdk_round(fake, ids[: CONCURRENCY * 4])
+        for side in SIDES:  # warm every path up
+            await side(fake, ids[: CONCURRENCY * 4])
         for index in range(rounds):
-            # alternate which side goes first, so drift over the run cancels
-            if index % 2 == 0:
-                bare.append(await bare_round(fake, ids))
-                sdk.append(await sdk_round(fake, ids))
-            else:
-                sdk.append(await sdk_round(fake, ids))
-                bare.append(await bare_round(fake, ids))
-    return bare, sdk
+            # rotate which side goes first, so drift over the run falls on every side
+            for offset in range(len(SIDES)):
+                which = (index + offset) % len(SIDES)
+                timings[which].append(await SIDES[which](fake, ids))
+    return timings
 
 
 async def run(quick: bool) -> Report:
     """Measure and report requests/s, the SDK / bare wall-time ratio and client CPU per request."""
     count, rounds = (500, 2) if quick else (5_000, 8)
-    bare_t, sdk_t = await measure(count, rounds)
+    bare_t, transport_t, sdk_t = await measure(count, rounds)
     bare, sdk = [w for w, _ in bare_t], [w for w, _ in sdk_t]
     bare_cpu, sdk_cpu = [c for _, c in bare_t], [c for _, c in sdk_t]
+    transport, transport_cpu = [w for w, _ in transport_t], [c for _, c in transport_t]
     ratio_best = best_of(sdk) / best_of(bare)
+    transport_ratio = best_of(transport) / best_of(bare)
     ratio_median = median([s / b for s, b in zip(sdk, bare, strict=True)])
     cpu_ratio = best_of(sdk_cpu) / best_of(bare_cpu)
     rows = []
     for label, wall, cpu, ratio in (
         ("bare aiohttp + json()", bare, bare_cpu, 1.0),
+        ("client.request (transport, no model)", transport, transport_cpu, transport_ratio),
         ("QualtricsClient.contacts.get", sdk, sdk_cpu, ratio_best),
     ):
         rows.append(
@@ -133,7 +151,7 @@ async def run(quick: bool) -> Report:
         name="sdk_overhead",
         title=(
             f"SDK overhead: {count:,} contacts.get at concurrency {CONCURRENCY}, "
-            f"{rounds} alternating rounds per side, fake in a child process"
+            f"{rounds} rotating rounds per side, fake in a child process"
         ),
         headers=[
             "client",
@@ -150,6 +168,7 @@ async def run(quick: bool) -> Report:
             "bare_req_per_s": count / best_of(bare),
             "sdk_req_per_s": count / best_of(sdk),
             "ratio_best": ratio_best,
+            "transport_ratio_best": transport_ratio,
             "ratio_median_of_pairs": ratio_median,
             "bare_cpu_us_per_req": best_of(bare_cpu) / count * 1e6,
             "sdk_cpu_us_per_req": best_of(sdk_cpu) / count * 1e6,
@@ -163,6 +182,7 @@ async def run(quick: bool) -> Report:
         ],
         notes=[
             f"median of per-round SDK/bare wall ratios: {ratio_median:.2f}x",
+            f"transport alone (client.request, no typed model) vs bare: {transport_ratio:.2f}x",
             f"client user-mode CPU per request, SDK vs bare (best rounds): {cpu_ratio:.2f}x",
         ],
         quick=quick,

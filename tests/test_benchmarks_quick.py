@@ -19,7 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 EXPECTED_FIGURES = {
     "model_conversion": ["list_structure_per_s", "list_loads_per_s", "get_structure_per_s"],
-    "sdk_overhead": ["bare_req_per_s", "sdk_req_per_s", "ratio_best", "cpu_ratio"],
+    "sdk_overhead": [
+        "bare_req_per_s",
+        "sdk_req_per_s",
+        "ratio_best",
+        "transport_ratio_best",
+        "cpu_ratio",
+    ],
     "memory_streaming": ["stream_1000_growth_mb", "collect_5000_growth_mb"],
     "delivery_cost": ["baseline_calls_per_1000", "ours_calls_per_1000", "ratio"],
     "rate_limited_delivery": [
