@@ -112,11 +112,9 @@ def membership_map(directory: Directory, contact_id: str) -> dict[str, Any]:
     return out
 
 
-def get_element(
-    directory: Directory, contact: ContactRecord, include_segments: bool
-) -> dict[str, Any]:
-    """A contact as ``GET /directories/{d}/contacts/{c}`` returns it."""
-    out: dict[str, Any] = {
+def single_contact_fields(contact: ContactRecord) -> dict[str, Any]:
+    """The fields both single-contact GETs (directory and mailing-list contact) return alike."""
+    return {
         "contactId": contact.id,
         "creationDate": contact.creation_date_ms,
         "lastModified": contact.last_modified_ms,
@@ -128,6 +126,15 @@ def get_element(
         "extRef": contact.ext_ref,
         "language": contact.language,
         "embeddedData": dict(contact.embedded_data),
+    }
+
+
+def get_element(
+    directory: Directory, contact: ContactRecord, include_segments: bool
+) -> dict[str, Any]:
+    """A contact as ``GET /directories/{d}/contacts/{c}`` returns it."""
+    out: dict[str, Any] = {
+        **single_contact_fields(contact),
         "directoryUnsubscribed": contact.unsubscribed,
         "directoryUnsubscribeDate": contact.unsubscribe_date_ms,
         "stats": {},

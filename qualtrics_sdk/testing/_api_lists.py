@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ._api_contacts import email_domain, parse_contact_fields
+from ._api_contacts import parse_contact_fields, single_contact_fields
 from ._http import Call, Context, RouteTable, page_result
 from ._records import ContactRecord, MembershipRecord
 from ._state import MailingList
@@ -210,18 +210,8 @@ def get_member(ctx: Context, call: Call) -> Reply:
     contact = directory.contacts[member.contact_id]
     return Reply(
         result={
-            "contactId": contact.id,
+            **single_contact_fields(contact),
             "contactLookupId": member.contact_lookup_id,
-            "creationDate": contact.creation_date_ms,
-            "lastModified": contact.last_modified_ms,
-            "firstName": contact.first_name,
-            "lastName": contact.last_name,
-            "email": contact.email,
-            "emailDomain": email_domain(contact.email),
-            "phone": contact.phone,
-            "extRef": contact.ext_ref,
-            "language": contact.language,
-            "embeddedData": dict(contact.embedded_data),
             "privateEmbeddedData": dict(member.private_embedded_data),
             "directoryUnsubscribed": contact.unsubscribed,
             "directoryUnsubscribeDate": iso_from_ms(contact.unsubscribe_date_ms),
